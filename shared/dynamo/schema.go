@@ -1,0 +1,51 @@
+// Package dynamo is Latchkey's storage on DynamoDB: one table, single-table
+// design, the tenant in every key. Schema below is the one definition of the
+// table that both the CDK stack (infra/) and the local stack (cmd/latchkey-local)
+// create, so the two cannot drift.
+package dynamo
+
+// Attribute names of the table's keys and TTL.
+const (
+	AttrPK     = "PK"
+	AttrSK     = "SK"
+	AttrGSI1PK = "GSI1PK"
+	AttrGSI1SK = "GSI1SK"
+	// AttrTTL holds the epoch second after which DynamoDB may delete the item.
+	// DynamoDB deletes only eventually, so every read checks expiry itself.
+	AttrTTL = "ttl"
+	// IndexGSI1 lists items of one kind per tenant (users of a tenant).
+	IndexGSI1 = "GSI1"
+)
+
+// KeySchema describes the table's keys for both CDK and the SDK.
+type KeySchema struct {
+	PartitionKey string
+	SortKey      string
+}
+
+// Index is a global secondary index projecting all attributes.
+type Index struct {
+	Name string
+	Keys KeySchema
+}
+
+// TableSchema is the table definition shared by the CDK stack and the local stack.
+type TableSchema struct {
+	Keys KeySchema
+	// Indexes are global secondary indexes; every key attribute is a string.
+	Indexes []Index
+	// TTLAttribute is the name of the TTL attribute (epoch seconds).
+	TTLAttribute string
+}
+
+// Schema is Latchkey's table.
+var Schema = TableSchema{
+	Keys: KeySchema{PartitionKey: AttrPK, SortKey: AttrSK},
+	Indexes: []Index{
+		{Name: IndexGSI1, Keys: KeySchema{PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK}},
+	},
+	TTLAttribute: AttrTTL,
+}
+
+// DefaultTableName is the table name used locally when TABLE_NAME is unset.
+const DefaultTableName = "latchkey"

@@ -1,0 +1,31 @@
+// Package deps pins modules before their first real import; removed once code imports them.
+package deps
+
+import (
+	_ "github.com/aws/aws-cdk-go/awscdk/v2"
+	_ "github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	_ "github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	_ "github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	_ "github.com/aws/aws-lambda-go/events"
+	_ "github.com/aws/aws-lambda-go/lambda"
+	_ "github.com/aws/aws-lambda-go/lambdacontext"
+	_ "github.com/aws/aws-sdk-go-v2/aws"
+	_ "github.com/aws/aws-sdk-go-v2/config"
+	_ "github.com/aws/aws-sdk-go-v2/credentials"
+	_ "github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	_ "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	_ "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	_ "github.com/aws/aws-sdk-go-v2/service/sesv2"
+	_ "github.com/aws/aws-sdk-go-v2/service/sns"
+	_ "github.com/aws/constructs-go/constructs/v10"
+	_ "github.com/aws/jsii-runtime-go"
+	_ "github.com/aws/smithy-go"
+	_ "github.com/ccojocar/zxcvbn-go/frequency"
+	_ "github.com/golang-jwt/jwt/v5"
+	_ "github.com/nyaruka/phonenumbers"
+	_ "golang.org/x/crypto/argon2"
+	_ "golang.org/x/crypto/hkdf"
+	_ "golang.org/x/text/unicode/norm"
+	_ "golang.org/x/text/cases"
+	_ "gopkg.in/yaml.v3"
+)

@@ -1,0 +1,153 @@
+package latchkey
+
+import (
+	"context"
+	"time"
+)
+
+// Role is what a user may do in their tenant.
+type Role string
+
+// Roles. admin manages settings, users and templates; agent is staff using
+// verification tools and resets; user is everybody else.
+const (
+	RoleAdmin Role = "admin"
+	RoleAgent Role = "agent"
+	RoleUser  Role = "user"
+)
+
+// ValidRole reports whether r is one of the known roles.
+func ValidRole(r Role) bool { return r == RoleAdmin || r == RoleAgent || r == RoleUser }
+
+// Clock returns the current time. Every expiry, TTL and lockout decision reads
+// time through an injected Clock so that tests move time instead of sleeping.
+type Clock func() time.Time
+
+// PasswordPolicy is the tenant-configurable password policy.
+type PasswordPolicy struct {
+	MinLength     int  `json:"minLength"`
+	MaxLength     int  `json:"maxLength"`
+	RequireLetter bool `json:"requireLetter"`
+	RequireDigit  bool `json:"requireDigit"`
+	// RefuseCommon refuses passwords found in the common-password list.
+	RefuseCommon bool `json:"refuseCommon"`
+	// RefuseIdentity refuses passwords containing the username or e-mail.
+	RefuseIdentity bool `json:"refuseIdentity"`
+}
+
+// PINSignup values: which clients may use PIN-code signup.
+const (
+	PINSignupOff = "off"
+	PINSignupWeb = "web"
+	PINSignupAll = "all"
+)
+
+// Settings are a tenant's switches. Zero values are never stored: the
+// defaults come from DefaultSettings and a tenant overrides them.
+type Settings struct {
+	Policy PasswordPolicy `json:"passwordPolicy"`
+	// TempPasswordHours is how long a temporary password is valid (48 by default).
+	TempPasswordHours int `json:"tempPasswordHours"`
+	// LockoutThreshold consecutive failed logins lock the username.
+	LockoutThreshold int `json:"lockoutThreshold"`
+	// LockoutMinutes is how long a lockout lasts.
+	LockoutMinutes int `json:"lockoutMinutes"`
+	// ResetByEmail allows forgot-password by e-mail.
+	ResetByEmail bool `json:"resetByEmail"`
+	// UsernameInResetEmail puts the username in the temporary-password e-mail.
+	UsernameInResetEmail bool `json:"usernameInResetEmail"`
+	// ResetRequestsPerHour caps forgot-password requests per username.
+	ResetRequestsPerHour int `json:"resetRequestsPerHour"`
+	// PINSignup is off, web or all.
+	PINSignup string `json:"pinSignup"`
+	// SenderEmail overrides the deployment's default From address.
+	SenderEmail string `json:"senderEmail,omitempty"`
+}
+
+// DefaultSettings returns the settings a new tenant starts with (PRODUCT.md).
+func DefaultSettings() Settings {
+	return Settings{
+		Policy: PasswordPolicy{
+			MinLength: 8, MaxLength: 128, RequireLetter: true, RequireDigit: true,
+			RefuseCommon: true, RefuseIdentity: true,
+		},
+		TempPasswordHours:    48,
+		LockoutThreshold:     5,
+		LockoutMinutes:       15,
+		ResetByEmail:         true,
+		UsernameInResetEmail: false,
+		ResetRequestsPerHour: 3,
+		PINSignup:            PINSignupOff,
+	}
+}
+
+// Tenant is one organisation.
+type Tenant struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Settings  Settings  `json:"settings"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// User is a login identity of a tenant.
+type User struct {
+	TenantID string `json:"tenantId"`
+	ID       string `json:"id"`
+	// Username as the user typed it; uniqueness uses NormalizeUsername.
+	Username string `json:"username"`
+	Email    string `json:"email,omitempty"`
+	// Mobile in E.164 form.
+	Mobile string `json:"mobile,omitempty"`
+	Roles  []Role `json:"roles"`
+	// PasswordHash is the argon2id PHC string of the current password; empty
+	// when the user has only a temporary password.
+	PasswordHash string `json:"-"`
+	// SessionVersion increases on every password change or reset; tokens
+	// carrying an older version are refused.
+	SessionVersion int `json:"-"`
+	// PasswordChangedAt is when the password was last set by the user.
+	PasswordChangedAt time.Time `json:"passwordChangedAt,omitempty"`
+	// Permissions, Profiles and CompanyExceptions are inherited by users a
+	// PIN-code user creates.
+	Permissions       []string  `json:"permissions,omitempty"`
+	Profiles          []string  `json:"profiles,omitempty"`
+	CompanyExceptions []string  `json:"companyExceptions,omitempty"`
+	CreatedAt         time.Time `json:"createdAt"`
+	// LastLoginAt is set at every successful sign-in.
+	LastLoginAt time.Time `json:"lastLoginAt,omitempty"`
+}
+
+// HasRole reports whether the user holds role r.
+func (u *User) HasRole(r Role) bool {
+	for _, x := range u.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Email is one message to send. HTML and Text are both always set.
+type Email struct {
+	From    string
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// SMS is one text message to an E.164 number.
+type SMS struct {
+	To   string
+	Body string
+}
+
+// Mailer sends e-mail (SES v2 in AWS and locally through its emulator).
+type Mailer interface {
+	SendEmail(ctx context.Context, m Email) (messageID string, err error)
+}
+
+// SMSSender sends SMS (SNS Publish in AWS, the local outbox locally).
+type SMSSender interface {
+	SendSMS(ctx context.Context, m SMS) (messageID string, err error)
+}
