@@ -12,6 +12,8 @@ GO ?= go
 $(NODE_BIN)/.installed: infra/package.json infra/package-lock.json
 	@command -v node >/dev/null || { echo "Node.js 20+ is required: install it from https://nodejs.org and run make again."; exit 1; }
 	npm ci --prefix infra --no-audit --no-fund --loglevel=error
+	@# node_modules holds .go files (CDK init templates): a go.mod keeps them out of ./...
+	@printf 'module ignored/node_modules\n' > infra/node_modules/go.mod
 	@touch $@
 
 tools: $(NODE_BIN)/.installed

@@ -113,6 +113,8 @@ type User struct {
 	Profiles          []string  `json:"profiles,omitempty"`
 	CompanyExceptions []string  `json:"companyExceptions,omitempty"`
 	CreatedAt         time.Time `json:"createdAt"`
+	// SponsorID is the PIN-code user who created this user, if any.
+	SponsorID string `json:"sponsorId,omitempty"`
 	// LastLoginAt is set at every successful sign-in.
 	LastLoginAt time.Time `json:"lastLoginAt,omitempty"`
 }

@@ -83,7 +83,6 @@ func (r Route) Allows(roles []latchkey.Role) bool {
 }
 
 var (
-	admin      = []latchkey.Role{latchkey.RoleAdmin}
 	agent      = []latchkey.Role{latchkey.RoleAgent, latchkey.RoleAdmin}
 	adminAgent = []latchkey.Role{latchkey.RoleAdmin, latchkey.RoleAgent}
 	anyUser    = []latchkey.Role{latchkey.RoleUser, latchkey.RoleAgent, latchkey.RoleAdmin}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/devstack"
+	"github.com/latchkey/latchkey/shared/devstack/testenv"
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/httpapi"
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/secrets"
+	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/ses"
+)
+
+// logs holds every log line written by this package's tests; secrets holds
+// every password, temporary password, token and session they used. TestMain
+// fails the run if any secret appears in any log line.
+var (
+	logMu     sync.Mutex
+	logs      bytes.Buffer
+	secretsMu sync.Mutex
+	used      []string
+)
+
+type logSink struct{}
+
+func (logSink) Write(b []byte) (int, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return logs.Write(b)
+}
+
+func remember(s ...string) {
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	for _, x := range s {
+		if len(x) >= 6 {
+			used = append(used, x)
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	testenv.Main(testenv.RunFunc(func() int {
+		code := m.Run()
+		logMu.Lock()
+		defer logMu.Unlock()
+		if logs.Len() == 0 {
+			fmt.Fprintln(os.Stderr, "FAIL: no log lines were captured; the secret check would prove nothing")
+			return 1
+		}
+		for _, s := range used {
+			if strings.Contains(logs.String(), s) {
+				fmt.Fprintf(os.Stderr, "FAIL: a secret used in the tests (%d characters, starting %q) appears in the logs\n", len(s), s[:3])
+				return 1
+			}
+		}
+		fmt.Fprintf(os.Stderr, "secret check: %d secrets, none in %d bytes of logs\n", len(used), logs.Len())
+		return code
+	}))
+}
+
+// local is the local API over real HTTP, as `make run` serves it.
+type local struct {
+	t    *testing.T
+	url  string
+	deps *app.Deps
+	id   string
+}
+
+func newLocal(t *testing.T) *local {
+	t.Helper()
+	db, table := testenv.NewTable(t)
+	master, err := secrets.GenerateMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secrets.Derive(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := app.Build(app.Config{TableName: table, SenderEmail: "no-reply@latchkey.test"},
+		slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		time.Now, keys, dynamo.New(db, table, time.Now), ses.New(testenv.SESClient(t), "no-reply@latchkey.test"), nil)
+	d.Passwords.ResetFloor = -1
+	gw := &httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{}}
+	for _, f := range routes.Functions() {
+		srv, err := d.Server(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw.Functions[f.Name] = srv.Handle
+		gw.NotFound = srv.Handle
+	}
+	ts := httptest.NewServer(gw)
+	t.Cleanup(ts.Close)
+	id, err := secure.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &local{t: t, url: ts.URL, deps: d, id: "j" + id[:10]}
+}
+
+func (l *local) email(name string) string { return fmt.Sprintf("%s@%s.latchkey.test", name, l.id) }
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r reply) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (l *local) do(method, path, tok string, body any) reply {
+	l.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, l.url+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := reply{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			l.t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+		}
+	}
+	if res.Header.Get("X-Request-Id") == "" {
+		l.t.Errorf("%s %s: no X-Request-Id header", method, path)
+	}
+	return r
+}
+
+func (l *local) want(r reply, status int, what string) reply {
+	l.t.Helper()
+	if r.status != status {
+		l.t.Fatalf("%s: got %d %s, want %d", what, r.status, r.raw, status)
+	}
+	return r
+}
+
+var tempPW = regexp.MustCompile(`(?m)^\s*([A-Za-z0-9]{16})\s*$`)
+
+func (l *local) tempPassword(to string, not ...string) string {
+	l.t.Helper()
+	var got string
+	testenv.WaitForEmail(l.t, to, func(e devstack.ReceivedEmail) bool {
+		for _, m := range tempPW.FindAllStringSubmatch(e.Text, -1) {
+			fresh := true
+			for _, n := range not {
+				fresh = fresh && n != m[1]
+			}
+			if fresh {
+				got = m[1]
+				return true
+			}
+		}
+		return false
+	})
+	remember(got)
+	return got
+}
+
+// signInNew signs in with a temporary password and completes the challenge.
+func (l *local) signInNew(tenant, username, temp, newPassword string) string {
+	l.t.Helper()
+	base := "/v1/tenants/" + tenant
+	r := l.want(l.do("POST", base+"/sessions", "", map[string]string{"username": username, "password": temp}), 200, "sign in with temporary password")
+	if r.body["challenge"] != "NEW_PASSWORD_REQUIRED" {
+		l.t.Fatalf("got %v, want challenge NEW_PASSWORD_REQUIRED", r.body)
+	}
+	session, _ := r.body["session"].(string)
+	remember(session, newPassword)
+	r = l.want(l.do("POST", base+"/sessions/new-password", "", map[string]string{"session": session, "newPassword": newPassword}), 201, "new password")
+	tok, _ := r.body["token"].(string)
+	remember(tok)
+	return tok
+}
+
+func TestLocalAPI_PasswordJourney(t *testing.T) {
+	l := newLocal(t)
+	ctx := context.Background()
+	_, admin, temp, err := l.deps.Passwords.CreateTenant(ctx, l.id, "Journey", "admin", l.email("admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remember(temp)
+	base := "/v1/tenants/" + l.id
+
+	mailed := l.tempPassword(l.email("admin"))
+	if mailed != temp {
+		t.Fatalf("e-mailed temporary password differs from the created one")
+	}
+	tok := l.signInNew(l.id, "admin", mailed, "Keeper-pass-2026")
+
+	t.Run("forgot password answers alike for known and unknown users", func(t *testing.T) {
+		known := l.want(l.do("POST", base+"/password-resets", "", map[string]string{"username": "admin"}), 202, "known")
+		unknown := l.want(l.do("POST", base+"/password-resets", "", map[string]string{"username": "nobody-here"}), 202, "unknown")
+		if known.raw != unknown.raw || known.raw != "{}" {
+			t.Fatalf("bodies: got %q and %q, want both {}", known.raw, unknown.raw)
+		}
+		reset := l.tempPassword(l.email("admin"), mailed)
+		tok = l.signInNew(l.id, "admin", reset, "Keeper-pass-2027")
+	})
+
+	t.Run("agent reset and lock need a token with the role", func(t *testing.T) {
+		l.want(l.do("POST", base+"/users/"+admin.ID+"/lock", "", nil), 401, "no token")
+		l.want(l.do("POST", base+"/users/"+admin.ID+"/lock", "not-a-token", nil), 401, "bad token")
+		u, temp, err := l.deps.Passwords.CreateUser(ctx, mustTenant(t, l), "admin", newUser("plain", l.email("plain")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		remember(temp)
+		plainTok := l.signInNew(l.id, "plain", temp, "Simple-pass-2026")
+		r := l.want(l.do("POST", base+"/users/"+admin.ID+"/lock", plainTok, nil), 403, "user role")
+		if r.errCode() != "forbidden" {
+			t.Errorf("got %s, want forbidden", r.errCode())
+		}
+		r = l.want(l.do("POST", base+"/users/"+u.ID+"/password-reset", tok, nil), 202, "admin resets plain")
+		if r.body["sentTo"] == "" || strings.Contains(r.raw, l.email("plain")) {
+			t.Errorf("sentTo: got %v, want a masked address", r.body["sentTo"])
+		}
+		l.want(l.do("PUT", base+"/me/password", plainTok, map[string]string{"currentPassword": "Simple-pass-2026", "newPassword": "Other-pass-2026"}), 401, "token ended by the reset")
+		l.want(l.do("POST", base+"/users/"+u.ID+"/lock", tok, nil), 204, "lock")
+		r = l.want(l.do("POST", base+"/sessions", "", map[string]string{"username": "plain", "password": "Simple-pass-2026"}), 423, "locked user")
+		if r.errCode() != "account_locked" {
+			t.Errorf("got %s, want account_locked", r.errCode())
+		}
+		l.want(l.do("POST", base+"/users/"+u.ID+"/unlock", tok, nil), 204, "unlock")
+	})
+
+	t.Run("change own password ends the old token", func(t *testing.T) {
+		r := l.want(l.do("PUT", base+"/me/password", tok, map[string]string{"currentPassword": "Keeper-pass-2027", "newPassword": "short"}), 400, "policy")
+		if r.errCode() != "password_policy" || !strings.Contains(r.raw, "min_length") {
+			t.Errorf("got %s, want password_policy naming min_length", r.raw)
+		}
+		remember("Keeper-pass-2028")
+		l.want(l.do("PUT", base+"/me/password", tok, map[string]string{"currentPassword": "Keeper-pass-2027", "newPassword": "Keeper-pass-2028"}), 204, "change")
+		l.want(l.do("PUT", base+"/me/password", tok, map[string]string{"currentPassword": "Keeper-pass-2028", "newPassword": "Keeper-pass-2029"}), 401, "old token")
+		r = l.want(l.do("POST", base+"/sessions", "", map[string]string{"username": "ADMIN", "password": "Keeper-pass-2028"}), 201, "sign in with the new password")
+		tok, _ = r.body["token"].(string)
+		remember(tok)
+	})
+
+	t.Run("a token of one tenant is refused in another", func(t *testing.T) {
+		other := "o" + l.id[1:]
+		if _, _, _, err := l.deps.Passwords.CreateTenant(ctx, other, "Other", "admin", l.email("other")); err != nil {
+			t.Fatal(err)
+		}
+		r := l.want(l.do("POST", "/v1/tenants/"+other+"/users/"+admin.ID+"/lock", tok, nil), 403, "cross-tenant")
+		if r.errCode() != "forbidden" {
+			t.Errorf("got %s, want forbidden", r.errCode())
+		}
+	})
+
+	t.Run("bad input gets coded errors", func(t *testing.T) {
+		tests := []struct {
+			name, method, path, body string
+			status                   int
+			code                     string
+		}{
+			{"invalid JSON", "POST", base + "/sessions", "{", 400, "invalid_json"},
+			{"unknown field", "POST", base + "/sessions", `{"user":"x"}`, 400, "invalid_json"},
+			{"missing fields", "POST", base + "/sessions", `{}`, 400, "validation_failed"},
+			{"body over 16 KiB", "POST", base + "/sessions", `{"username":"` + strings.Repeat("a", 17<<10) + `"}`, 413, "body_too_large"},
+			{"unknown route", "GET", base + "/nothing", "", 404, "route_not_found"},
+			{"wrong method", "GET", base + "/sessions", "", 405, "method_not_allowed"},
+			{"unknown tenant", "POST", "/v1/tenants/no-such-tenant/sessions", `{"username":"a","password":"b"}`, 404, "not_found"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var body any
+				if tt.body != "" {
+					body = tt.body
+				}
+				r := l.want(l.do(tt.method, tt.path, "", body), tt.status, tt.name)
+				if r.errCode() != tt.code {
+					t.Errorf("got code %q, want %q", r.errCode(), tt.code)
+				}
+			})
+		}
+	})
+}
+
+func mustTenant(t *testing.T, l *local) *latchkey.Tenant {
+	t.Helper()
+	tn, err := l.deps.Store.GetTenant(context.Background(), l.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+func newUser(name, email string) password.NewUser {
+	return password.NewUser{Username: name, Email: email}
+}

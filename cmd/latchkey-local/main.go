@@ -1,0 +1,329 @@
+// Command latchkey-local runs the whole of Latchkey on this machine with real
+// parts: DynamoDB Local (from the npm package amplify-dynamodb-simulator, run
+// with Java), the SES v2 emulator aws-ses-v2-local, an SMS outbox that
+// answers the real SNS client's Publish calls, and the API on
+// http://localhost:8080, which turns each request into the payload-2.0 event
+// of its route and calls the same handler the Lambda runs. It is what
+// `make run` starts; `make invoke` uses its invoke sub-command.
+//
+// State lives in .local/ (ignored by git) and survives restarts until
+// `make clean`. DYNAMODB_ENDPOINT and SES_ENDPOINT point at already running
+// services instead of starting them. Ctrl-C stops every process it started.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/devstack"
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/httpapi"
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/routes"
+)
+
+// Local ports.
+const (
+	apiPort    = 8080
+	dynamoPort = 8000
+	sesPort    = 8005
+	smsPort    = 8006
+)
+
+// Demo tenant created on first start.
+const (
+	demoTenant   = "demo"
+	demoUsername = "admin"
+	demoEmail    = "admin@demo.example"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "invoke" {
+		err = invoke(ctx, os.Args[2:], os.Stdout)
+	} else {
+		err = run(ctx, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "latchkey-local:", err)
+		os.Exit(1)
+	}
+}
+
+// stack is the set of local services, started or reused.
+type stack struct {
+	root, state               string
+	dynamoURL, sesURL, smsURL string
+	inboxURL                  string
+	stops                     []func() error
+}
+
+func (s *stack) Stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		_ = s.stops[i]()
+	}
+}
+
+// reachable reports whether something answers on 127.0.0.1:port.
+func reachable(port int) bool {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// startStack starts what is not already given by the environment. reuse
+// lets `invoke` use services that `make run` has already started.
+func startStack(ctx context.Context, reuse bool, log io.Writer) (*stack, error) {
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{root: root, state: filepath.Join(root, ".local")}
+	if err := os.MkdirAll(s.state, 0o700); err != nil {
+		return nil, err
+	}
+	if err := devstack.EnsureNodeTools(root); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+
+	s.dynamoURL = os.Getenv("DYNAMODB_ENDPOINT")
+	switch {
+	case s.dynamoURL != "":
+	case reuse && reachable(dynamoPort):
+		s.dynamoURL = fmt.Sprintf("http://127.0.0.1:%d", dynamoPort)
+	default:
+		d, err := devstack.StartDynamoLocal(ctx, devstack.DynamoOptions{Root: root, Port: dynamoPort, DataDir: filepath.Join(s.state, "dynamodb"), Log: log})
+		if err != nil {
+			return nil, err
+		}
+		s.stops = append(s.stops, d.Stop)
+		s.dynamoURL = d.Endpoint()
+	}
+
+	s.sesURL = os.Getenv("SES_ENDPOINT")
+	switch {
+	case s.sesURL != "":
+		s.inboxURL = s.sesURL
+	case reuse && reachable(sesPort):
+		s.sesURL = fmt.Sprintf("http://127.0.0.1:%d", sesPort)
+		s.inboxURL = s.sesURL
+	default:
+		e, err := devstack.StartSESLocal(ctx, devstack.SESOptions{Root: root, Port: sesPort, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		s.stops = append(s.stops, e.Stop)
+		s.sesURL, s.inboxURL = e.Endpoint(), e.InboxURL()
+	}
+
+	s.smsURL = os.Getenv("SNS_ENDPOINT")
+	switch {
+	case s.smsURL != "":
+	case reuse && reachable(smsPort):
+		s.smsURL = fmt.Sprintf("http://127.0.0.1:%d", smsPort)
+	default:
+		o, err := devstack.StartOutbox(ctx, devstack.OutboxOptions{Port: smsPort, Path: filepath.Join(s.state, "sms-outbox.json")})
+		if err != nil {
+			return nil, err
+		}
+		s.stops = append(s.stops, o.Stop)
+		s.smsURL = o.Endpoint()
+	}
+
+	// The functions read their configuration from the environment, as in Lambda.
+	env := map[string]string{
+		"DYNAMODB_ENDPOINT": s.dynamoURL, "SES_ENDPOINT": s.sesURL, "SNS_ENDPOINT": s.smsURL,
+		"TABLE_NAME": dynamo.DefaultTableName, "SECRETS_FILE": filepath.Join(s.state, "secrets.json"),
+		"PUBLIC_BASE_URL": fmt.Sprintf("http://localhost:%d", apiPort),
+	}
+	if os.Getenv("SENDER_EMAIL") == "" {
+		env["SENDER_EMAIL"] = "no-reply@latchkey.local"
+	}
+	for k, v := range env {
+		if os.Getenv(k) == "" || strings.HasSuffix(k, "_ENDPOINT") {
+			os.Setenv(k, v)
+		}
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		if os.Getenv(k) == "" {
+			os.Setenv(k, "local")
+		}
+	}
+	if os.Getenv("AWS_REGION") == "" {
+		os.Setenv("AWS_REGION", "us-east-1")
+	}
+	db, err := dynamo.NewClient(ctx, s.dynamoURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := dynamo.CreateTable(ctx, db, os.Getenv("TABLE_NAME")); err != nil {
+		return nil, fmt.Errorf("create table: %w", err)
+	}
+	ok = true
+	return s, nil
+}
+
+func newDeps(ctx context.Context, log io.Writer) (*app.Deps, error) {
+	c, err := app.ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return app.NewDeps(ctx, c, httpapi.NewLogger(log, c.LogLevel))
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	if reachable(apiPort) {
+		return fmt.Errorf("port %d is in use: stop what is using it (another make run?) and try again", apiPort)
+	}
+	s, err := startStack(ctx, false, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	logFile, err := os.OpenFile(filepath.Join(s.state, "api.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	d, err := newDeps(ctx, io.MultiWriter(logFile, os.Stderr))
+	if err != nil {
+		return err
+	}
+	gw := &httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{}}
+	for _, f := range routes.Functions() {
+		srv, err := d.Server(f.Name)
+		if err != nil {
+			return err
+		}
+		gw.Functions[f.Name] = srv.Handle
+		if gw.NotFound == nil {
+			gw.NotFound = srv.Handle
+		}
+	}
+	demo, err := ensureDemo(ctx, d, s.state)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", apiPort))
+	if err != nil {
+		return fmt.Errorf("port %d is in use: stop what is using it and try again", apiPort)
+	}
+	hs := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+
+	fmt.Fprintf(out, `
+Latchkey is running locally.
+
+  API          http://localhost:%d/v1/tenants/%s/...
+  E-mail inbox %s
+  SMS outbox   %s
+  DynamoDB     %s (table %s, data in .local/dynamodb)
+  API log      .local/api.log
+
+  Demo tenant  %s
+%s
+Press Ctrl-C to stop.
+`, apiPort, demoTenant, s.inboxURL, s.smsURL, s.dynamoURL, os.Getenv("TABLE_NAME"), demoTenant, demo)
+
+	<-ctx.Done()
+	fmt.Fprintln(out, "\nstopping...")
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(shutdown)
+	return nil
+}
+
+// ensureDemo creates the demo tenant and its admin on first start, keeping
+// the printed credentials in .local/demo-admin.txt so later starts can show
+// them again (a local convenience; in AWS the operator CLI e-mails them).
+func ensureDemo(ctx context.Context, d *app.Deps, state string) (string, error) {
+	file := filepath.Join(state, "demo-admin.txt")
+	_, err := d.Store.GetTenant(ctx, demoTenant)
+	if err == nil {
+		b, rerr := os.ReadFile(file)
+		if rerr != nil {
+			return "  (demo tenant exists; its admin credentials were printed at its creation)\n", nil
+		}
+		return string(b), nil
+	}
+	if latchkey.ErrorCode(err) != latchkey.ENotFound {
+		return "", err
+	}
+	_, u, pw, err := d.Passwords.CreateTenant(ctx, demoTenant, "Demo", demoUsername, demoEmail)
+	if err != nil {
+		return "", fmt.Errorf("create demo tenant: %w", err)
+	}
+	text := fmt.Sprintf("  Admin        username %q, temporary password %q (valid 48 h, e-mailed to %s)\n", u.Username, pw, u.Email)
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		return "", err
+	}
+	return text, nil
+}
+
+// invoke runs one function on a sample event against the local stack and
+// prints the response.
+func invoke(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fn := fs.String("fn", "", "function name (a folder under functions/)")
+	evFile := fs.String("event", "", "payload-2.0 event file, such as events/sessions.sign-in.json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *fn == "" || *evFile == "" {
+		return errors.New("usage: make invoke FN=<function> EVENT=events/<file>.json")
+	}
+	s, err := startStack(ctx, true, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	d, err := newDeps(ctx, os.Stderr)
+	if err != nil {
+		return err
+	}
+	res, err := InvokeFile(ctx, d, *fn, *evFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, res)
+	return nil
+}
+
+// InvokeFile sends the event in file through function fn and returns the
+// response as indented JSON.
+func InvokeFile(ctx context.Context, d *app.Deps, fn, file string) (string, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	res, err := d.Invoke(ctx, fn, raw)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	return string(b), err
+}

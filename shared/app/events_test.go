@@ -1,0 +1,367 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/devstack/testenv"
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/internal/testclock"
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/secrets"
+	"github.com/latchkey/latchkey/shared/ses"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const (
+	// eventsDir is the repository's events/, relative to this package.
+	eventsDir = "../../events"
+	// scheduledEvent is the EventBridge fixture of the scheduled reminder
+	// function, which has no route: it is parsed, not invoked.
+	scheduledEvent = "scheduled.daily.json"
+	// samplePassword is admin's password in sessions.sign-in.json and the
+	// current password in password-reset.change-own.json; the fixture gives
+	// admin this password.
+	samplePassword = "Correct-horse-battery-9"
+	sender         = "no-reply@latchkey.test"
+)
+
+// outcome is what a sample event must answer.
+type outcome struct {
+	status int
+	// code is the error code of an error answer.
+	code string
+	// keys are the top-level fields of the JSON body, exactly (none for 204).
+	keys []string
+	// fields are exact values of top-level fields.
+	fields map[string]any
+}
+
+// expected holds the answer of every file in events/ (but the scheduled
+// one). Each event runs against a fresh table holding tenant "demo" whose
+// admin "admin" has completed the first sign-in with samplePassword.
+var expected = map[string]outcome{
+	// The sample's password is admin's: a token.
+	"sessions.sign-in.json": {status: http.StatusCreated, keys: []string{"expiresAt", "token", "user"}},
+	// The session in the file is made up: a real one comes from a sign-in
+	// with a temporary password and lives 15 minutes, so no file can hold
+	// one. The request runs the whole path (decoding, tenant, challenge
+	// lookup by MAC) and gets the documented answer for an unknown session.
+	"sessions.new-password.json": {status: http.StatusUnauthorized, code: latchkey.EInvalidSession, keys: []string{"error"}},
+	// Always 202 {}; admin has an e-mail address, so a temporary password is sent.
+	"password-reset.forgot.json": {status: http.StatusAccepted, keys: []string{}},
+	// admin's current password is the sample's, and the new one meets the policy.
+	"password-reset.change-own.json": {status: http.StatusNoContent},
+	// admin resets their own password (admin holds every staff role); the
+	// answer names admin@demo.example, masked.
+	"password-reset.reset.json": {status: http.StatusAccepted, keys: []string{"sentTo"}, fields: map[string]any{"sentTo": "a***@d***.example"}},
+	"password-reset.lock.json":  {status: http.StatusNoContent},
+	// Unlocking a user who is not locked succeeds.
+	"password-reset.unlock.json": {status: http.StatusNoContent},
+}
+
+// sampleEvents returns the names of the payload-2.0 files in events/.
+func sampleEvents(t *testing.T) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(eventsDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range paths {
+		if name := filepath.Base(p); name != scheduledEvent {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("got no events in %s, want one per route", eventsDir)
+	}
+	return out
+}
+
+func readEvent(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(eventsDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// routeOf returns the route of a sample event, by its routeKey.
+func routeOf(t *testing.T, raw []byte) routes.Route {
+	t.Helper()
+	var head struct {
+		RouteKey string `json:"routeKey"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	r, ok := routes.ByKey(head.RouteKey)
+	if !ok {
+		t.Fatalf("routeKey %q: got no route, want a key of the route table", head.RouteKey)
+	}
+	return r
+}
+
+// newDemo returns dependencies on a fresh table holding tenant "demo" whose
+// admin "admin" (admin@demo.example) has set samplePassword.
+func newDemo(t *testing.T) *app.Deps {
+	t.Helper()
+	ctx := context.Background()
+	db, table := testenv.NewTable(t)
+	clock := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	master, err := secrets.GenerateMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secrets.Derive(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := app.Build(app.Config{TableName: table, SenderEmail: sender},
+		slog.New(slog.NewJSONHandler(io.Discard, nil)), clock.Now, keys,
+		dynamo.New(db, table, clock.Now), ses.New(testenv.SESClient(t), sender), nil)
+	d.Passwords.ResetFloor = -1
+	_, _, temp, err := d.Passwords.CreateTenant(ctx, "demo", "Demo", "admin", "admin@demo.example")
+	if err != nil {
+		t.Fatalf("create tenant: %v", err)
+	}
+	res, err := d.Passwords.SignIn(ctx, "demo", "admin", temp)
+	if err != nil {
+		t.Fatalf("first sign-in: %v", err)
+	}
+	if _, err := d.Passwords.CompleteNewPassword(ctx, "demo", res.Session, samplePassword); err != nil {
+		t.Fatalf("set admin's password: %v", err)
+	}
+	return d
+}
+
+func TestDeps_Invoke(t *testing.T) {
+	names := sampleEvents(t)
+	covered := map[string]string{} // route key -> file
+	for _, name := range names {
+		r := routeOf(t, readEvent(t, name))
+		if prev, dup := covered[r.Key()]; dup {
+			t.Errorf("%s and %s: both for %s, want one event per route", prev, name, r.Key())
+		}
+		covered[r.Key()] = name
+	}
+
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			want, ok := expected[name]
+			if !ok {
+				t.Fatalf("got no expected status for %s, want one in the expected table", name)
+			}
+			raw := readEvent(t, name)
+			r := routeOf(t, raw)
+			if !strings.HasPrefix(name, r.Function+".") {
+				t.Errorf("file name: got %s, want %s.<short-name>.json (the route's function)", name, r.Function)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+
+			d := newDemo(t)
+			res, err := d.Invoke(context.Background(), r.Function, raw)
+			if err != nil {
+				t.Fatalf("invoke %s: %v", r.Function, err)
+			}
+			if res.StatusCode != want.status {
+				t.Errorf("status: got %d, want %d (body %s)", res.StatusCode, want.status, res.Body)
+			}
+			if got := res.Headers["X-Request-Id"]; got != ev.RequestContext.RequestID {
+				t.Errorf("X-Request-Id: got %q, want the event's request id %q", got, ev.RequestContext.RequestID)
+			}
+			if res.StatusCode == http.StatusNoContent {
+				if res.Body != "" {
+					t.Errorf("body of 204: got %q, want none", res.Body)
+				}
+				return
+			}
+			if got := res.Headers["Content-Type"]; got != "application/json" {
+				t.Errorf("Content-Type: got %q, want application/json", got)
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
+				t.Fatalf("body: got %q, want a JSON object (%v)", res.Body, err)
+			}
+			keys := make([]string, 0, len(body))
+			for k := range body {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			if !slices.Equal(keys, want.keys) {
+				t.Errorf("body fields: got %v, want %v (body %s)", keys, want.keys, res.Body)
+			}
+			for k, v := range want.fields {
+				if body[k] != v {
+					t.Errorf("%s: got %v, want %v", k, body[k], v)
+				}
+			}
+			if want.code != "" {
+				e, _ := body["error"].(map[string]any)
+				if e["code"] != want.code {
+					t.Errorf("error code: got %v, want %s", e["code"], want.code)
+				}
+			}
+		})
+	}
+
+	t.Run("every route has an event", func(t *testing.T) {
+		for _, r := range routes.All() {
+			if _, ok := covered[r.Key()]; !ok {
+				t.Errorf("%s: got no file in events/, want %s.<short-name>.json", r.Key(), r.Function)
+			}
+		}
+	})
+	t.Run("every expectation has a file", func(t *testing.T) {
+		for name := range expected {
+			if !slices.Contains(names, name) {
+				t.Errorf("expected table names %s: got no such file in events/", name)
+			}
+		}
+	})
+}
+
+// placeholder matches the placeholders Deps.PrepareEvent replaces.
+var placeholder = regexp.MustCompile(`\$\{(TOKEN|USERID):[a-z0-9-]+/[^}]+\}`)
+
+// TestDeps_PrepareEvent checks that each sample is shaped like the events
+// API Gateway sends (payload 2.0, lowercase headers) and that the
+// placeholders are replaced.
+func TestDeps_PrepareEvent(t *testing.T) {
+	d := newDemo(t)
+	admin, err := d.Store.GetUserByUsername(context.Background(), "demo", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range sampleEvents(t) {
+		t.Run(name, func(t *testing.T) {
+			raw := readEvent(t, name)
+			r := routeOf(t, raw)
+			ev, err := d.PrepareEvent(context.Background(), raw)
+			if err != nil {
+				t.Fatalf("prepare: %v", err)
+			}
+			if out, _ := json.Marshal(ev); placeholder.Match(out) {
+				t.Errorf("got %s left after PrepareEvent, want every placeholder replaced", placeholder.Find(out))
+			}
+			ctx := ev.RequestContext
+			for _, c := range []struct{ what, got, want string }{
+				{"version", ev.Version, "2.0"},
+				{"requestContext.routeKey", ctx.RouteKey, r.Key()},
+				{"requestContext.stage", ctx.Stage, "$default"},
+				{"requestContext.http.method", ctx.HTTP.Method, r.Method},
+				{"requestContext.http.path", ctx.HTTP.Path, ev.RawPath},
+				{"pathParameters.tenant", ev.PathParameters["tenant"], "demo"},
+			} {
+				if c.got != c.want {
+					t.Errorf("%s: got %q, want %q", c.what, c.got, c.want)
+				}
+			}
+			if ctx.RequestID == "" || ctx.HTTP.SourceIP == "" {
+				t.Errorf("requestId %q, sourceIp %q: want both set", ctx.RequestID, ctx.HTTP.SourceIP)
+			}
+			got, params, ok, methodOK := routes.Match(ctx.HTTP.Method, ev.RawPath)
+			if !ok || !methodOK || got.Key() != r.Key() {
+				t.Errorf("rawPath %s: got route %q, want %q", ev.RawPath, got.Key(), r.Key())
+			}
+			if !mapsEqual(params, ev.PathParameters) {
+				t.Errorf("pathParameters: got %v, want %v (from rawPath)", ev.PathParameters, params)
+			}
+			if id, ok := ev.PathParameters["userId"]; ok && id != admin.ID {
+				t.Errorf("userId: got %q, want admin's id %q", id, admin.ID)
+			}
+			for k := range ev.Headers {
+				if k != strings.ToLower(k) {
+					t.Errorf("header %q: want lowercase names, as API Gateway sends them", k)
+				}
+			}
+			if ev.Body != "" {
+				if ev.Headers["content-type"] != "application/json" {
+					t.Errorf("content-type: got %q, want application/json", ev.Headers["content-type"])
+				}
+				if !json.Valid([]byte(ev.Body)) {
+					t.Errorf("body: got %q, want a JSON string", ev.Body)
+				}
+			}
+			bearer, hasAuth := ev.Headers["authorization"]
+			switch {
+			case r.Public() && hasAuth:
+				t.Errorf("authorization on a public route: got %q, want none", bearer)
+			case !r.Public() && !strings.Contains(string(raw), `"authorization": "Bearer ${TOKEN:demo/admin}"`):
+				t.Errorf("authorization: want \"Bearer ${TOKEN:demo/admin}\" in the file")
+			case !r.Public():
+				if _, err := d.Tokens.Verify(strings.TrimPrefix(bearer, "Bearer ")); err != nil {
+					t.Errorf("token: got %v, want a valid token of admin", err)
+				}
+			}
+		})
+	}
+	t.Run("unknown user", func(t *testing.T) {
+		_, err := d.PrepareEvent(context.Background(), []byte(`{"rawPath":"/v1/tenants/demo/users/${USERID:demo/nobody}/lock"}`))
+		if latchkey.ErrorCode(err) != latchkey.ENotFound {
+			t.Errorf("got %v, want a %s error naming the placeholder", err, latchkey.ENotFound)
+		}
+	})
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestEventBridgeEvent_Scheduled checks the fixture of the scheduled
+// reminder function: an EventBridge "Scheduled Event" as Lambda receives it.
+func TestEventBridgeEvent_Scheduled(t *testing.T) {
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(readEvent(t, scheduledEvent), &ev); err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	for _, c := range []struct{ what, got, want string }{
+		{"version", ev.Version, "0"},
+		{"detail-type", ev.DetailType, "Scheduled Event"},
+		{"source", ev.Source, "aws.events"},
+		{"detail", strings.TrimSpace(string(ev.Detail)), "{}"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if !regexp.MustCompile(`^\d{12}$`).MatchString(ev.AccountID) || ev.Region == "" || ev.ID == "" {
+		t.Errorf("account %q, region %q, id %q: want a 12-digit account, a region and an id", ev.AccountID, ev.Region, ev.ID)
+	}
+	if ev.Time.IsZero() || ev.Time.Location() != time.UTC {
+		t.Errorf("time: got %v, want a UTC time", ev.Time)
+	}
+	rule := "arn:aws:events:" + ev.Region + ":" + ev.AccountID + ":rule/"
+	if len(ev.Resources) != 1 || !strings.HasPrefix(ev.Resources[0], rule) {
+		t.Errorf("resources: got %v, want the one rule ARN %s<name>", ev.Resources, rule)
+	}
+}

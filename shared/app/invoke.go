@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/latchkey/latchkey/shared/latchkey"
+)
+
+// tokenPlaceholder stands in sample events for a bearer token of a user:
+// ${TOKEN:<tenant>/<username>}. Tokens expire within the hour and are signed
+// with each installation's own key, so sample events cannot hold real ones.
+var tokenPlaceholder = regexp.MustCompile(`\$\{TOKEN:([a-z0-9-]+)/([^}]+)\}`)
+
+// userIDPlaceholder stands in sample events for the id of a user:
+// ${USERID:<tenant>/<username>}. User ids are random, so sample events
+// name the user instead.
+var userIDPlaceholder = regexp.MustCompile(`\$\{USERID:([a-z0-9-]+)/([^}]+)\}`)
+
+// PrepareEvent parses a payload-2.0 sample event, replacing every token
+// placeholder by a fresh token of that user and every user-id placeholder
+// by that user's id (in the path, the path parameters or the body alike).
+// It fails when a placeholder names a user that does not exist.
+func (d *Deps) PrepareEvent(ctx context.Context, raw []byte) (events.APIGatewayV2HTTPRequest, error) {
+	var firstErr error
+	replace := func(re *regexp.Regexp, value func(u *latchkey.User) (string, error)) {
+		raw = re.ReplaceAllFunc(raw, func(m []byte) []byte {
+			sub := re.FindSubmatch(m)
+			u, err := d.Store.GetUserByUsername(ctx, string(sub[1]), string(sub[2]))
+			if err == nil {
+				var v string
+				if v, err = value(u); err == nil {
+					return []byte(v)
+				}
+			}
+			if firstErr == nil {
+				firstErr = fmt.Errorf("placeholder %s: %w", m, err)
+			}
+			return m
+		})
+	}
+	replace(tokenPlaceholder, func(u *latchkey.User) (string, error) {
+		tok, _, err := d.Tokens.Issue(u.TenantID, u.ID, u.Roles, u.SessionVersion)
+		return tok, err
+	})
+	replace(userIDPlaceholder, func(u *latchkey.User) (string, error) { return u.ID, nil })
+	if firstErr != nil {
+		return events.APIGatewayV2HTTPRequest{}, firstErr
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return ev, fmt.Errorf("parse event: %w", err)
+	}
+	return ev, nil
+}
+
+// Invoke sends a sample event through the named function's handler.
+func (d *Deps) Invoke(ctx context.Context, function string, raw []byte) (events.APIGatewayV2HTTPResponse, error) {
+	ev, err := d.PrepareEvent(ctx, raw)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	srv, err := d.Server(function)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return srv.Handle(ctx, ev)
+}

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package devstack
+
+import "syscall"
+
+// procAttr puts a child in its own process group.
+func procAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }

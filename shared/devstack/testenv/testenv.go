@@ -1,0 +1,184 @@
+// Package testenv gives integration tests the real local parts: TestMain
+// calls Main, which starts DynamoDB Local and the SES emulator on free ports
+// (unless DYNAMODB_ENDPOINT / SES_ENDPOINT point at running ones) and stops
+// them when the package's tests end. Each test then takes its own fresh table
+// with NewTable and reads the e-mail it caused with WaitForEmail.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/latchkey/latchkey/shared/devstack"
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/ses"
+)
+
+// Runner is what Main runs: *testing.M, or a RunFunc wrapping m.Run with
+// checks of its own.
+type Runner interface{ Run() int }
+
+// RunFunc adapts a function to Runner.
+type RunFunc func() int
+
+// Run calls f.
+func (f RunFunc) Run() int { return f() }
+
+// Main starts the local parts the tests need, runs the tests, stops the
+// parts, and exits with the tests' code. It never skips: when a part cannot
+// start, the run fails with the reason.
+func Main(m Runner) { os.Exit(run(m)) }
+
+func run(m Runner) int {
+	ctx := context.Background()
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	if os.Getenv("DYNAMODB_ENDPOINT") == "" || os.Getenv("SES_ENDPOINT") == "" {
+		if err := devstack.EnsureNodeTools(root); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv:", err)
+			return 1
+		}
+	}
+	var stops []func() error
+	defer func() {
+		for _, s := range stops {
+			_ = s()
+		}
+	}()
+	if os.Getenv("DYNAMODB_ENDPOINT") == "" {
+		p, err := devstack.StartDynamoLocal(ctx, devstack.DynamoOptions{Root: root})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testenv:", err)
+			return 1
+		}
+		stops = append(stops, p.Stop)
+		os.Setenv("DYNAMODB_ENDPOINT", p.Endpoint())
+	}
+	if os.Getenv("SES_ENDPOINT") == "" {
+		p, err := devstack.StartSESLocal(ctx, devstack.SESOptions{Root: root})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testenv:", err)
+			return 1
+		}
+		stops = append(stops, p.Stop)
+		os.Setenv("SES_ENDPOINT", p.Endpoint())
+	}
+	return m.Run()
+}
+
+// DynamoEndpoint is the DynamoDB endpoint the tests use.
+func DynamoEndpoint() string { return os.Getenv("DYNAMODB_ENDPOINT") }
+
+// SESEndpoint is the SES emulator endpoint the tests use.
+func SESEndpoint() string { return os.Getenv("SES_ENDPOINT") }
+
+var (
+	clientOnce sync.Once
+	client     *dynamodb.Client
+	clientErr  error
+)
+
+// DB returns the DynamoDB client of the test endpoint.
+func DB(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	if DynamoEndpoint() == "" {
+		t.Fatal("testenv: DYNAMODB_ENDPOINT is not set: call testenv.Main from TestMain")
+	}
+	clientOnce.Do(func() { client, clientErr = dynamo.NewClient(context.Background(), DynamoEndpoint()) })
+	if clientErr != nil {
+		t.Fatal(clientErr)
+	}
+	return client
+}
+
+// NewTable creates a fresh table from dynamo.Schema for one test and deletes
+// it when the test ends.
+func NewTable(t testing.TB) (*dynamodb.Client, string) {
+	t.Helper()
+	db := DB(t)
+	id, err := secure.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "test-" + id
+	ctx := context.Background()
+	if err := dynamo.CreateTable(ctx, db, name); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	t.Cleanup(func() { _, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}) })
+	return db, name
+}
+
+// SESClient returns an SES v2 client of the test emulator.
+func SESClient(t testing.TB) *sesv2.Client {
+	t.Helper()
+	if SESEndpoint() == "" {
+		t.Fatal("testenv: SES_ENDPOINT is not set: call testenv.Main from TestMain")
+	}
+	c, err := ses.NewClient(context.Background(), SESEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Emails returns every e-mail the test emulator holds for the address to.
+func Emails(t testing.TB, to string) []devstack.ReceivedEmail {
+	t.Helper()
+	all, err := devstack.FetchEmails(context.Background(), SESEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []devstack.ReceivedEmail
+	for _, e := range all {
+		for _, r := range e.To {
+			if strings.EqualFold(r, to) {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// WaitForEmail returns the first e-mail to the address to that match
+// accepts, waiting up to ten seconds for it to arrive (delivery through the
+// emulator is asynchronous to nothing here, but a slow machine may lag).
+func WaitForEmail(t testing.TB, to string, match func(devstack.ReceivedEmail) bool) devstack.ReceivedEmail {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, e := range Emails(t, to) {
+			if match(e) {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no matching e-mail to %s after 10 s (%d e-mails to it)", to, len(Emails(t, to)))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// NewOutbox starts an SMS outbox on a free port for one test.
+func NewOutbox(t testing.TB) *devstack.Outbox {
+	t.Helper()
+	o, err := devstack.StartOutbox(context.Background(), devstack.OutboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Stop() })
+	return o
+}

@@ -1,0 +1,260 @@
+// Package httpapi turns API Gateway HTTP API (payload 2.0) events into calls
+// of route handlers and their results into responses, with Latchkey's HTTP
+// conventions: coded JSON errors, X-Request-Id on every response, a 16 KiB
+// body limit, structured JSON logs carrying the request id (never a body or
+// a header value), and authorization from the route table.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/reqctx"
+	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/secure"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 16 << 10
+
+// Request is what a route handler receives.
+type Request struct {
+	Route  routes.Route
+	Tenant string
+	// Params are the path parameters, such as "userId".
+	Params  map[string]string
+	Body    []byte
+	Headers map[string]string
+	// Caller is the authenticated caller, nil on public routes.
+	Caller *Caller
+}
+
+// Header returns a request header by case-insensitive name.
+func (r *Request) Header(name string) string {
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Decode reads the JSON body into v, refusing unknown fields and trailing
+// data. It returns EInvalidJSON.
+func (r *Request) Decode(v any) error {
+	body := r.Body
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return latchkey.Errorf(latchkey.EInvalidJSON, "The request body is not valid JSON for this request: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return latchkey.Errorf(latchkey.EInvalidJSON, "The request body has data after the JSON value.")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without echoing request data.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q has the wrong type", te.Field)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	default:
+		return "malformed JSON"
+	}
+}
+
+// Caller is an authenticated user.
+type Caller struct {
+	User *latchkey.User
+}
+
+// Response is what a handler returns on success: a status and a body that is
+// encoded as JSON (nil for no body).
+type Response struct {
+	Status int
+	Body   any
+}
+
+// HandlerFunc serves one route.
+type HandlerFunc func(ctx context.Context, r *Request) (Response, error)
+
+// Authenticator turns a bearer token into the caller, for the tenant in the
+// path. It returns EUnauthorized or EForbidden.
+type Authenticator interface {
+	Authenticate(ctx context.Context, tenant, bearer string) (*Caller, error)
+}
+
+// Server dispatches events to the handlers of one function's routes.
+type Server struct {
+	Handlers map[string]HandlerFunc // by route key
+	Auth     Authenticator
+	Logger   *slog.Logger
+}
+
+// Handle is the Lambda handler.
+func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	reqID := ev.RequestContext.RequestID
+	if reqID == "" {
+		reqID, _ = secure.RandomToken(12)
+	}
+	log := s.Logger.With("request_id", reqID)
+	ctx = reqctx.WithLogger(reqctx.WithRequestID(ctx, reqID), log)
+	ctx = reqctx.WithSourceIP(ctx, ev.RequestContext.HTTP.SourceIP)
+
+	res, route, err := s.serve(ctx, ev)
+	out := s.respond(ctx, res, err)
+	out.Headers["X-Request-Id"] = reqID
+	attrs := []any{"route", route, "status", out.StatusCode, "duration_ms", time.Since(start).Milliseconds()}
+	if err != nil {
+		code := latchkey.ErrorCode(err)
+		attrs = append(attrs, "error_code", code)
+		if code == latchkey.EInternal {
+			log.ErrorContext(ctx, "internal error", "route", route, "error", err.Error())
+		}
+	}
+	log.InfoContext(ctx, "request", attrs...)
+	return out, nil
+}
+
+func (s *Server) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (Response, string, error) {
+	route, params, err := s.route(ev)
+	if err != nil {
+		return Response{}, ev.RouteKey, err
+	}
+	h := s.Handlers[route.Key()]
+	if h == nil {
+		return Response{}, route.Key(), latchkey.Errorf(latchkey.ERouteNotFound, "No such route.")
+	}
+	body, err := decodeBody(ev)
+	if err != nil {
+		return Response{}, route.Key(), err
+	}
+	req := &Request{Route: route, Tenant: params["tenant"], Params: params, Body: body, Headers: ev.Headers}
+	if !route.Public() {
+		bearer, ok := strings.CutPrefix(req.Header("Authorization"), "Bearer ")
+		if !ok || bearer == "" {
+			return Response{}, route.Key(), latchkey.Errorf(latchkey.EUnauthorized, "A bearer token is required.")
+		}
+		caller, err := s.Auth.Authenticate(ctx, req.Tenant, strings.TrimSpace(bearer))
+		if err != nil {
+			return Response{}, route.Key(), err
+		}
+		if !route.Allows(caller.User.Roles) {
+			return Response{}, route.Key(), latchkey.Errorf(latchkey.EForbidden, "Your role may not do this.")
+		}
+		req.Caller = caller
+	}
+	res, err := h(ctx, req)
+	return res, route.Key(), err
+}
+
+// route finds the route by the event's route key, or by method and path when
+// the key is $default (as behind a catch-all route).
+func (s *Server) route(ev events.APIGatewayV2HTTPRequest) (routes.Route, map[string]string, error) {
+	if r, ok := routes.ByKey(ev.RouteKey); ok {
+		params := map[string]string{}
+		for k, v := range ev.PathParameters {
+			params[k] = v
+		}
+		if params["tenant"] == "" {
+			if _, p, found, _ := routes.Match(r.Method, ev.RawPath); found {
+				params = p
+			}
+		}
+		return r, params, nil
+	}
+	method := ev.RequestContext.HTTP.Method
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	r, params, found, methodOK := routes.Match(method, path)
+	switch {
+	case !found:
+		return routes.Route{}, nil, latchkey.Errorf(latchkey.ERouteNotFound, "No such route.")
+	case !methodOK:
+		return routes.Route{}, nil, latchkey.Errorf(latchkey.EMethodNotAllowed, "Method not allowed on this path.")
+	}
+	return r, params, nil
+}
+
+func decodeBody(ev events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	tooLarge := latchkey.Errorf(latchkey.EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+	if !ev.IsBase64Encoded {
+		if len(ev.Body) > MaxBodyBytes {
+			return nil, tooLarge
+		}
+		return []byte(ev.Body), nil
+	}
+	if base64.StdEncoding.DecodedLen(len(ev.Body)) > MaxBodyBytes+3 {
+		return nil, tooLarge
+	}
+	b, err := base64.StdEncoding.DecodeString(ev.Body)
+	if err != nil {
+		return nil, latchkey.Errorf(latchkey.EBadRequest, "The request body is not valid base64.")
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, tooLarge
+	}
+	return b, nil
+}
+
+func (s *Server) respond(ctx context.Context, res Response, err error) events.APIGatewayV2HTTPResponse {
+	headers := map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
+	if err != nil {
+		code := latchkey.ErrorCode(err)
+		obj := map[string]any{"code": code, "message": latchkey.ErrorMessage(err)}
+		var e *latchkey.Error
+		if errors.As(err, &e) {
+			for k, v := range e.Details {
+				if k != "code" && k != "message" {
+					obj[k] = v
+				}
+			}
+			if e.RetryAfterSeconds > 0 {
+				headers["Retry-After"] = strconv.Itoa(e.RetryAfterSeconds)
+			}
+		}
+		b, _ := json.Marshal(map[string]any{"error": obj})
+		return events.APIGatewayV2HTTPResponse{StatusCode: latchkey.StatusOf(code), Headers: headers, Body: string(b)}
+	}
+	if res.Status == 0 {
+		res.Status = http.StatusOK
+	}
+	if res.Body == nil {
+		delete(headers, "Content-Type")
+		return events.APIGatewayV2HTTPResponse{StatusCode: res.Status, Headers: headers}
+	}
+	b, mErr := json.Marshal(res.Body)
+	if mErr != nil {
+		reqctx.Logger(ctx).Error("encode response", "error", mErr)
+		b, _ = json.Marshal(map[string]any{"error": map[string]any{"code": latchkey.EInternal, "message": "An internal error occurred."}})
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusInternalServerError, Headers: headers, Body: string(b)}
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: res.Status, Headers: headers, Body: string(b)}
+}
+
+// NewLogger returns the JSON slog logger every function uses.
+func NewLogger(w interface{ Write([]byte) (int, error) }, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,133 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/secure"
+)
+
+// LambdaHandler is the signature of every HTTP function's Lambda handler.
+type LambdaHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// LocalGateway plays API Gateway's part locally: it turns each HTTP request
+// into the payload-2.0 event of its route (from the route table), calls the
+// handler of the route's function, the same handler the Lambda runs, and
+// writes its response.
+type LocalGateway struct {
+	// Functions holds the handler of each function, by function name.
+	Functions map[string]LambdaHandler
+	// NotFound answers requests that match no route (a handler that gets
+	// the event with route key "$default").
+	NotFound LambdaHandler
+}
+
+// ServeHTTP implements http.Handler.
+func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	route, params, found, methodOK := routes.Match(r.Method, r.URL.Path)
+	h := g.NotFound
+	ev := EventFromHTTP(r, body)
+	if found && methodOK {
+		ev.RouteKey = route.Key()
+		ev.PathParameters = params
+		h = g.Functions[route.Function]
+	}
+	if h == nil {
+		http.Error(w, "no handler", http.StatusBadGateway)
+		return
+	}
+	res, err := h(r.Context(), ev)
+	if err != nil {
+		http.Error(w, `{"message":"Internal Server Error"}`, http.StatusInternalServerError)
+		return
+	}
+	WriteResponse(w, res)
+}
+
+// EventFromHTTP builds the API Gateway HTTP API payload-2.0 event for r, with
+// route key "$default"; the caller sets RouteKey and PathParameters.
+func EventFromHTTP(r *http.Request, body []byte) events.APIGatewayV2HTTPRequest {
+	headers := map[string]string{}
+	var cookies []string
+	for k, v := range r.Header {
+		lk := strings.ToLower(k)
+		if lk == "cookie" {
+			cookies = append(cookies, v...)
+			continue
+		}
+		headers[lk] = strings.Join(v, ",")
+	}
+	if r.Host != "" {
+		headers["host"] = r.Host
+	}
+	var query map[string]string
+	if q := r.URL.Query(); len(q) > 0 {
+		query = map[string]string{}
+		for k, v := range q {
+			query[k] = strings.Join(v, ",")
+		}
+	}
+	id, _ := secure.RandomToken(12)
+	now := time.Now()
+	ip := r.RemoteAddr
+	if i := strings.LastIndexByte(ip, ':'); i > 0 {
+		ip = strings.Trim(ip[:i], "[]")
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery,
+		Cookies: cookies, Headers: headers, QueryStringParameters: query,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			AccountID: "000000000000", APIID: "local", DomainName: r.Host, Stage: "$default",
+			RequestID: id, Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: ip, UserAgent: r.UserAgent(),
+			},
+		},
+	}
+	if len(body) > 0 {
+		if utf8.Valid(body) {
+			ev.Body = string(body)
+		} else {
+			ev.Body = base64.StdEncoding.EncodeToString(body)
+			ev.IsBase64Encoded = true
+		}
+	}
+	return ev
+}
+
+// WriteResponse writes a payload-2.0 response to w.
+func WriteResponse(w http.ResponseWriter, res events.APIGatewayV2HTTPResponse) {
+	for k, v := range res.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range res.MultiValueHeaders {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	for _, c := range res.Cookies {
+		w.Header().Add("Set-Cookie", c)
+	}
+	w.WriteHeader(res.StatusCode)
+	if res.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(res.Body)
+		if err == nil {
+			_, _ = w.Write(b)
+		}
+		return
+	}
+	_, _ = io.WriteString(w, res.Body)
+}

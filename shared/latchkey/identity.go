@@ -1,0 +1,78 @@
+package latchkey
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+var folder = cases.Fold()
+
+// NormalizeUsername returns the form in which usernames are compared and
+// stored for uniqueness: Unicode NFKC, then case folding, then NFKC again
+// (folding can denormalize), with surrounding space trimmed. "ÅSA", "åsa"
+// and "a\u030asa" all normalize to the same string.
+func NormalizeUsername(s string) string {
+	s = norm.NFKC.String(strings.TrimSpace(s))
+	return norm.NFKC.String(folder.String(s))
+}
+
+// ValidateUsername checks a proposed username and returns it trimmed.
+// Usernames are 3 to 64 characters of letters, digits and . _ - @ after
+// normalization. It returns EValidation.
+func ValidateUsername(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	n := NormalizeUsername(s)
+	if l := utf8.RuneCountInString(n); l < 3 || l > 64 {
+		return "", Errorf(EValidation, "Username must be 3 to 64 characters.")
+	}
+	for _, r := range n {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@", r) {
+			continue
+		}
+		return "", Errorf(EValidation, "Username may contain only letters, digits and . _ - @.")
+	}
+	return s, nil
+}
+
+// ValidateEmail checks an e-mail address (a bare address, at most 254
+// characters, with a dot in the domain) and returns it trimmed. It returns
+// EValidation.
+func ValidateEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 {
+		return "", Errorf(EValidation, "E-mail address is not valid.")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
+		return "", Errorf(EValidation, "E-mail address is not valid.")
+	}
+	return s, nil
+}
+
+// MaskEmail hides most of an address for showing to staff: "jane@example.com"
+// becomes "j***@e***.com".
+func MaskEmail(s string) string {
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 {
+		return "***"
+	}
+	local, domain := s[:at], s[at+1:]
+	tld := ""
+	if dot := strings.LastIndexByte(domain, '.'); dot > 0 {
+		domain, tld = domain[:dot], domain[dot:]
+	}
+	first := func(x string) string {
+		r, _ := utf8.DecodeRuneInString(x)
+		if r == utf8.RuneError {
+			return ""
+		}
+		return string(r)
+	}
+	return first(local) + "***@" + first(domain) + "***" + tld
+}

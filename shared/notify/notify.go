@@ -1,0 +1,60 @@
+// Package notify renders a tenant's template and sends it by e-mail or SMS.
+package notify
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/templates"
+)
+
+// Notifier sends templated messages. Templates come from the tenant's
+// overrides in the table, else the embedded defaults.
+type Notifier struct {
+	Templates *templates.Renderer
+	Mailer    latchkey.Mailer
+	SMS       latchkey.SMSSender
+	// From is the deployment's sender address; a tenant's SenderEmail setting overrides it.
+	From string
+}
+
+func (n *Notifier) render(ctx context.Context, t *latchkey.Tenant, name string, fields map[string]string) (templates.Rendered, error) {
+	all := map[string]string{"tenantName": t.Name}
+	for k, v := range fields {
+		all[k] = v
+	}
+	r, err := n.Templates.Render(ctx, t.ID, name, all)
+	if err != nil {
+		return templates.Rendered{}, fmt.Errorf("render %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// Email renders template name for tenant t and e-mails it to to.
+func (n *Notifier) Email(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) error {
+	r, err := n.render(ctx, t, name, fields)
+	if err != nil {
+		return err
+	}
+	from := n.From
+	if t.Settings.SenderEmail != "" {
+		from = t.Settings.SenderEmail
+	}
+	if _, err := n.Mailer.SendEmail(ctx, latchkey.Email{From: from, To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML}); err != nil {
+		return fmt.Errorf("send %s: %w", name, err)
+	}
+	return nil
+}
+
+// Text renders template name's SMS part for tenant t and sends it to the E.164 number to.
+func (n *Notifier) Text(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) error {
+	r, err := n.render(ctx, t, name, fields)
+	if err != nil {
+		return err
+	}
+	if _, err := n.SMS.SendSMS(ctx, latchkey.SMS{To: to, Body: r.SMS}); err != nil {
+		return fmt.Errorf("send %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package password
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/templates"
+)
+
+// NewUser describes a user to create.
+type NewUser struct {
+	Username string
+	Email    string
+	Mobile   string
+	Roles    []latchkey.Role
+	// Permissions, Profiles and CompanyExceptions, as a sponsor passes them on.
+	Permissions       []string
+	Profiles          []string
+	CompanyExceptions []string
+}
+
+// CreateUser creates a user of tenant t with a temporary password (valid for
+// the tenant's TempPasswordHours) and e-mails it with PASSWORD_EMAIL_NEW. The
+// user, the username claim and the temporary password are written in one
+// transaction; the temporary password is returned only so that the local
+// stack can print the demo admin's. It returns EValidation or EUsernameTaken.
+func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor string, nu NewUser) (*latchkey.User, string, error) {
+	username, err := latchkey.ValidateUsername(nu.Username)
+	if err != nil {
+		return nil, "", err
+	}
+	email, err := latchkey.ValidateEmail(nu.Email)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(nu.Roles) == 0 {
+		nu.Roles = []latchkey.Role{latchkey.RoleUser}
+	}
+	for _, r := range nu.Roles {
+		if !latchkey.ValidRole(r) {
+			return nil, "", latchkey.Errorf(latchkey.EValidation, "Unknown role %q.", r)
+		}
+	}
+	id, err := secure.NewID()
+	if err != nil {
+		return nil, "", err
+	}
+	pw, tp, err := s.newTempPassword(t)
+	if err != nil {
+		return nil, "", err
+	}
+	u := latchkey.User{
+		TenantID: t.ID, ID: id, Username: username, Email: email, Mobile: nu.Mobile, Roles: nu.Roles,
+		Permissions: nu.Permissions, Profiles: nu.Profiles, CompanyExceptions: nu.CompanyExceptions,
+		CreatedAt: s.Now(),
+	}
+	if err := s.Store.CreateUser(ctx, u, &tp); err != nil {
+		s.audit(ctx, t.ID, actor, latchkey.NormalizeUsername(username), "user.create", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		return nil, "", err
+	}
+	s.audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultSuccess, "")
+	fields := map[string]string{
+		"temporaryPassword": pw, "username": u.Username,
+		"expiresAt": tp.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
+	}
+	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailNew, fields); err != nil {
+		return &u, pw, err
+	}
+	return &u, pw, nil
+}
+
+var tenantID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$`)
+
+// ValidateTenantID checks a tenant id: 3 to 32 lowercase letters, digits and
+// inner hyphens. It returns EValidation.
+func ValidateTenantID(id string) error {
+	if !tenantID.MatchString(id) || strings.Contains(id, "--") {
+		return latchkey.Errorf(latchkey.EValidation, "Tenant id must be 3 to 32 lowercase letters, digits and single inner hyphens.")
+	}
+	return nil
+}
+
+// CreateTenant creates a tenant with default settings and its first admin,
+// who receives a temporary password by e-mail. It returns EValidation,
+// ETenantExists or EUsernameTaken.
+func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adminEmail string) (*latchkey.Tenant, *latchkey.User, string, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return nil, nil, "", err
+	}
+	if strings.TrimSpace(name) == "" {
+		name = id
+	}
+	if _, err := latchkey.ValidateUsername(adminUsername); err != nil {
+		return nil, nil, "", err
+	}
+	if _, err := latchkey.ValidateEmail(adminEmail); err != nil {
+		return nil, nil, "", err
+	}
+	t := latchkey.Tenant{ID: id, Name: strings.TrimSpace(name), Settings: latchkey.DefaultSettings(), CreatedAt: s.Now()}
+	if err := s.Store.CreateTenant(ctx, t); err != nil {
+		return nil, nil, "", err
+	}
+	s.audit(ctx, id, "operator", id, "tenant.create", latchkey.ResultSuccess, "")
+	u, pw, err := s.CreateUser(ctx, &t, "operator", NewUser{Username: adminUsername, Email: adminEmail, Roles: []latchkey.Role{latchkey.RoleAdmin}})
+	if err != nil {
+		return &t, u, pw, err
+	}
+	return &t, u, pw, nil
+}
