@@ -1,0 +1,161 @@
+// Command infra is Latchkey's AWS CDK app: `cdk synth` and `cdk deploy` run
+// it (cdk.json says "go run ./infra"). The deployment's settings come from the
+// CDK context, with the defaults in cdk.json; see ConfigFromContext.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/latchkey/latchkey/shared/routes"
+)
+
+func main() {
+	defer jsii.Close()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "latchkey infra:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	if err := routes.Validate(); err != nil {
+		return err
+	}
+	app := awscdk.NewApp(nil)
+	cfg, err := ConfigFromContext(app)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(routes.Functions()); err != nil {
+		return err
+	}
+	NewLatchkeyStack(app, "Latchkey", &LatchkeyStackProps{
+		StackProps: awscdk.StackProps{
+			Env:         env(),
+			Description: jsii.String("Latchkey credential self-service backend"),
+		},
+		Config: cfg,
+	})
+	app.Synth(nil)
+	return nil
+}
+
+// env is the account and region the CDK CLI resolved, when it did; without
+// them the stack is environment-agnostic, so synth needs no AWS credentials.
+func env() *awscdk.Environment {
+	account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION")
+	if account == "" && region == "" {
+		return nil
+	}
+	e := &awscdk.Environment{}
+	if account != "" {
+		e.Account = jsii.String(account)
+	}
+	if region != "" {
+		e.Region = jsii.String(region)
+	}
+	return e
+}
+
+// Context keys read by ConfigFromContext.
+const (
+	ctxSenderEmail        = "senderEmail"
+	ctxSESIdentities      = "sesIdentities"
+	ctxSMSSenderID        = "smsSenderId"
+	ctxPublicBaseURL      = "publicBaseUrl"
+	ctxDeletionProtection = "deletionProtection"
+	ctxLogRetentionDays   = "logRetentionDays"
+	ctxThrottleRate       = "throttleRate"
+	ctxThrottleBurst      = "throttleBurst"
+	ctxBuildDir           = "buildDir"
+)
+
+// ConfigFromContext reads Config from the construct tree's context, starting
+// from DefaultConfig. Values from cdk.json arrive as JSON types, values from
+// `-c key=value` as strings; both are accepted.
+func ConfigFromContext(scope constructs.Construct) (Config, error) {
+	c := DefaultConfig()
+	get := func(key string) (any, bool) {
+		v := scope.Node().TryGetContext(jsii.String(key))
+		return v, v != nil
+	}
+	var errs []string
+	fail := func(key string, v any, want string) {
+		errs = append(errs, fmt.Sprintf("context %s: got %v, want %s", key, v, want))
+	}
+	str := func(key string, dst *string) {
+		if v, ok := get(key); ok {
+			s, ok := v.(string)
+			if !ok {
+				fail(key, v, "a string")
+				return
+			}
+			*dst = s
+		}
+	}
+	num := func(key string) (float64, bool) {
+		v, ok := get(key)
+		if !ok {
+			return 0, false
+		}
+		switch x := v.(type) {
+		case float64:
+			return x, true
+		case string:
+			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+				return f, true
+			}
+		}
+		fail(key, v, "a number")
+		return 0, false
+	}
+
+	str(ctxSenderEmail, &c.SenderEmail)
+	str(ctxSMSSenderID, &c.SMSSenderID)
+	str(ctxPublicBaseURL, &c.PublicBaseURL)
+	str(ctxBuildDir, &c.BuildDir)
+	var ids string
+	str(ctxSESIdentities, &ids)
+	for _, id := range strings.Split(ids, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.SESIdentities = append(c.SESIdentities, id)
+		}
+	}
+	if v, ok := get(ctxDeletionProtection); ok {
+		switch x := v.(type) {
+		case bool:
+			c.DeletionProtection = x
+		case string:
+			b, err := strconv.ParseBool(x)
+			if err != nil {
+				fail(ctxDeletionProtection, v, "true or false")
+			}
+			c.DeletionProtection = b
+		default:
+			fail(ctxDeletionProtection, v, "true or false")
+		}
+	}
+	if f, ok := num(ctxLogRetentionDays); ok {
+		if f != float64(int(f)) {
+			fail(ctxLogRetentionDays, f, "a whole number of days")
+		}
+		c.LogRetention = int(f)
+	}
+	if f, ok := num(ctxThrottleRate); ok {
+		c.ThrottleRate = f
+	}
+	if f, ok := num(ctxThrottleBurst); ok {
+		c.ThrottleBurst = f
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}

@@ -1,0 +1,437 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/routes"
+)
+
+// FunctionTag is the tag every Lambda function carries with its name from
+// routes.Functions(), so a template can be read back by function name.
+const FunctionTag = "latchkey:function"
+
+// Config is what a deployment chooses; main reads it from the CDK context
+// (cdk.json, or -c key=value on the command line).
+type Config struct {
+	// SenderEmail is the SES From address (context senderEmail). Functions
+	// that send e-mail may use it and SESIdentities.
+	SenderEmail string
+	// SESIdentities are further SES identities (addresses or domains) the
+	// functions may send from, such as tenants' own sender domains (context
+	// sesIdentities, comma separated). The address and the domain of
+	// SenderEmail are always allowed.
+	SESIdentities []string
+	// SMSSenderID is the SMS sender id (context smsSenderId).
+	SMSSenderID string
+	// PublicBaseURL is where the public pages are served (context publicBaseUrl).
+	PublicBaseURL string
+	// DeletionProtection turns on the table's deletion protection (context
+	// deletionProtection). The table and the secret are retained on stack
+	// deletion either way.
+	DeletionProtection bool
+	// LogRetention is how many days function logs are kept (context
+	// logRetentionDays); it must be a value CloudWatch Logs accepts.
+	LogRetention int
+	// ThrottleRate and ThrottleBurst are the API stage's steady-state
+	// requests per second and burst (context throttleRate, throttleBurst).
+	ThrottleRate, ThrottleBurst float64
+	// BuildDir holds <function>/bootstrap for every function (context
+	// buildDir); empty means "build".
+	BuildDir string
+}
+
+// DefaultConfig is the configuration when the context sets nothing.
+func DefaultConfig() Config {
+	return Config{
+		SenderEmail:        "no-reply@example.com",
+		SMSSenderID:        "Latchkey",
+		DeletionProtection: true,
+		LogRetention:       30,
+		ThrottleRate:       50,
+		ThrottleBurst:      100,
+		BuildDir:           "build",
+	}
+}
+
+// retentionDays maps the day counts CloudWatch Logs accepts to the CDK enum.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS,
+	5: awslogs.RetentionDays_FIVE_DAYS, 7: awslogs.RetentionDays_ONE_WEEK,
+	14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS,
+	120: awslogs.RetentionDays_FOUR_MONTHS, 150: awslogs.RetentionDays_FIVE_MONTHS,
+	180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS,
+	731: awslogs.RetentionDays_TWO_YEARS, 1096: awslogs.RetentionDays_THREE_YEARS,
+	1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS,
+	3288: awslogs.RetentionDays_NINE_YEARS, 3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// Validate checks c and that BuildDir holds a bootstrap for every function.
+func (c Config) Validate(fns []routes.Function) error {
+	var errs []error
+	if _, err := senderAddress(c.SenderEmail); err != nil {
+		errs = append(errs, err)
+	}
+	for _, id := range c.SESIdentities {
+		if id == "" || strings.ContainsAny(id, "*? /") {
+			errs = append(errs, fmt.Errorf("sesIdentities: %q is not an address or a domain", id))
+		}
+	}
+	if _, ok := retentionDays[c.LogRetention]; !ok {
+		errs = append(errs, fmt.Errorf("logRetentionDays: %d is not a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)", c.LogRetention))
+	}
+	if c.ThrottleRate <= 0 || c.ThrottleBurst <= 0 {
+		errs = append(errs, fmt.Errorf("throttleRate and throttleBurst must be positive, got %v and %v", c.ThrottleRate, c.ThrottleBurst))
+	}
+	for _, f := range fns {
+		p := filepath.Join(c.buildDir(), f.Name, "bootstrap")
+		if _, err := os.Stat(p); err != nil {
+			errs = append(errs, fmt.Errorf("function %s: %s is missing: run make build", f.Name, p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) buildDir() string {
+	if c.BuildDir == "" {
+		return "build"
+	}
+	return c.BuildDir
+}
+
+// senderAddress returns the bare address of s, which may carry a display
+// name ("Latchkey <no-reply@example.com>").
+func senderAddress(s string) (string, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", fmt.Errorf("senderEmail %q: %w", s, err)
+	}
+	return a.Address, nil
+}
+
+// sesIdentities lists the SES identities functions may send from: the sender
+// address, its domain and the extra identities, without repeats.
+func (c Config) sesIdentities() []string {
+	addr, _ := senderAddress(c.SenderEmail)
+	out := []string{addr, addr[strings.LastIndexByte(addr, '@')+1:]}
+	seen := map[string]bool{out[0]: true, out[1]: true}
+	for _, id := range c.SESIdentities {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// LatchkeyStackProps configures NewLatchkeyStack.
+type LatchkeyStackProps struct {
+	awscdk.StackProps
+	Config Config
+
+	// functions and routes replace routes.Functions() and routes.All() when
+	// set; only tests set them.
+	functions []routes.Function
+	routes    []routes.Route
+}
+
+// LatchkeyStack is the deployed Latchkey: the table, the secret, one Lambda
+// function per routes.Functions() and the HTTP API serving routes.All().
+type LatchkeyStack interface {
+	// Stack is the CloudFormation stack itself.
+	Stack() awscdk.Stack
+	// Table is the single DynamoDB table.
+	Table() awsdynamodb.ITable
+	// Secret holds the master key.
+	Secret() awssecretsmanager.ISecret
+	// Function returns the Lambda function of a routes.Function by name.
+	Function(name string) awslambda.IFunction
+	// API is the HTTP API.
+	API() awsapigatewayv2.IHttpApi
+}
+
+type latchkeyStack struct {
+	stack     awscdk.Stack
+	table     awsdynamodb.Table
+	secret    awssecretsmanager.Secret
+	functions map[string]awslambda.Function
+	api       awsapigatewayv2.HttpApi
+}
+
+func (s *latchkeyStack) Stack() awscdk.Stack                      { return s.stack }
+func (s *latchkeyStack) Table() awsdynamodb.ITable                { return s.table }
+func (s *latchkeyStack) Secret() awssecretsmanager.ISecret        { return s.secret }
+func (s *latchkeyStack) Function(name string) awslambda.IFunction { return s.functions[name] }
+func (s *latchkeyStack) API() awsapigatewayv2.IHttpApi            { return s.api }
+
+// NewLatchkeyStack builds the stack. It panics, as CDK constructs do, when
+// props.Config is not valid (see Config.Validate) or a route names an unknown
+// function.
+func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStackProps) LatchkeyStack {
+	if props == nil {
+		props = &LatchkeyStackProps{Config: DefaultConfig()}
+	}
+	cfg := props.Config
+	fns, rts := props.functions, props.routes
+	if fns == nil {
+		fns = routes.Functions()
+	}
+	if rts == nil {
+		rts = routes.All()
+	}
+	if err := cfg.Validate(fns); err != nil {
+		panic(fmt.Sprintf("latchkey stack: %v", err))
+	}
+
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	s := &latchkeyStack{stack: stack, functions: map[string]awslambda.Function{}}
+
+	s.table = newTable(stack, cfg)
+	s.secret = awssecretsmanager.NewSecret(stack, jsii.String("MasterKey"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Latchkey master key: the signing and HMAC keys are derived from it"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			ExcludePunctuation: jsii.Bool(true),
+			PasswordLength:     jsii.Number(64),
+		},
+		// Losing the key makes every stored password hash and token useless.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	for _, f := range fns {
+		s.functions[f.Name] = s.newFunction(f, cfg)
+	}
+
+	s.api = awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		Description: jsii.String("Latchkey credential self-service API"),
+		// The default stage is added below, with throttling.
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	stage := s.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(cfg.ThrottleRate),
+			BurstLimit: jsii.Number(cfg.ThrottleBurst),
+		},
+	})
+	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	for _, r := range rts {
+		fn, ok := s.functions[r.Function]
+		if !ok {
+			panic(fmt.Sprintf("latchkey stack: route %s names unknown function %q", r.Key(), r.Function))
+		}
+		in, ok := integrations[r.Function]
+		if !ok {
+			in = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(r.Function)+"Integration"), fn, nil)
+			integrations[r.Function] = in
+		}
+		s.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.FullPath()),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: in,
+		})
+	}
+	awscloudwatch.NewAlarm(stack, jsii.String("ApiServerErrors"), &awscloudwatch.AlarmProps{
+		AlarmDescription:  jsii.String("The Latchkey API answered 5xx"),
+		Metric:            stage.MetricServerError(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
+		Threshold:         jsii.Number(1),
+		EvaluationPeriods: jsii.Number(1),
+		TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Base URL of the API; routes start with " + routes.Prefix),
+		Value:       stage.Url(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: s.table.TableName()})
+	awscdk.NewCfnOutput(stack, jsii.String("SecretArn"), &awscdk.CfnOutputProps{Value: s.secret.SecretArn()})
+	return s
+}
+
+// newTable creates the table from dynamo.Schema.
+func newTable(scope constructs.Construct, cfg Config) awsdynamodb.Table {
+	schema := dynamo.Schema
+	table := awsdynamodb.NewTable(scope, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        stringAttr(schema.Keys.PartitionKey),
+		SortKey:             stringAttr(schema.Keys.SortKey),
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String(schema.TTLAttribute),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		DeletionProtection: jsii.Bool(cfg.DeletionProtection),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	for _, ix := range schema.Indexes {
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   stringAttr(ix.Keys.PartitionKey),
+			SortKey:        stringAttr(ix.Keys.SortKey),
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+	return table
+}
+
+func stringAttr(name string) *awsdynamodb.Attribute {
+	if name == "" {
+		return nil
+	}
+	return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
+}
+
+// IAM actions per routes.Needs. Each is an exact action: no wildcards.
+// TransactWriteItems and TransactGetItems are authorized per item against
+// these same actions, so they need no action of their own.
+var (
+	tableReadActions  = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"}
+	tableWriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+	secretActions     = []string{"secretsmanager:GetSecretValue"}
+	emailActions      = []string{"ses:SendEmail"}
+	smsActions        = []string{"sns:Publish"}
+)
+
+// newFunction creates the Lambda function f with its log group, role,
+// permissions, alarms and, when f.Schedule is set, its schedule.
+func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Function {
+	id := pascal(f.Name)
+	stack := s.stack
+
+	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention: retentionDays[cfg.LogRetention],
+	})
+	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Latchkey function " + f.Name),
+	})
+	// Write to its own log group only, instead of AWSLambdaBasicExecutionRole.
+	logs.GrantWrite(role)
+
+	timeout := 10.0
+	if f.Schedule != "" {
+		timeout = 30
+	}
+	code, err := filepath.Abs(filepath.Join(cfg.buildDir(), f.Name))
+	if err != nil {
+		panic(fmt.Sprintf("latchkey stack: function %s: %v", f.Name, err))
+	}
+	fn := awslambda.NewFunction(stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
+		Description:  jsii.String(f.Description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(code), nil),
+		MemorySize:   jsii.Number(256),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(timeout)),
+		Role:         role,
+		LogGroup:     logs,
+		Environment: &map[string]*string{
+			"TABLE_NAME":      s.table.TableName(),
+			"SECRET_ARN":      s.secret.SecretArn(),
+			"SENDER_EMAIL":    jsii.String(cfg.SenderEmail),
+			"SMS_SENDER_ID":   jsii.String(cfg.SMSSenderID),
+			"PUBLIC_BASE_URL": jsii.String(cfg.PublicBaseURL),
+			"LOG_LEVEL":       jsii.String("info"),
+		},
+	})
+	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
+
+	allow := func(actions []string, resources ...*string) {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Effect:    awsiam.Effect_ALLOW,
+			Actions:   jsii.Strings(actions...),
+			Resources: &resources,
+		}))
+	}
+	tableArn := s.table.TableArn()
+	indexArn := jsii.String(*tableArn + "/index/*")
+	if f.Needs.TableRead {
+		allow(tableReadActions, tableArn, indexArn)
+	}
+	if f.Needs.TableWrite {
+		allow(tableWriteActions, tableArn)
+	}
+	if f.Needs.Secret {
+		allow(secretActions, s.secret.SecretArn())
+	}
+	if f.Needs.Email {
+		var arns []*string
+		for _, ident := range cfg.sesIdentities() {
+			arns = append(arns, stack.FormatArn(&awscdk.ArnComponents{
+				Service:      jsii.String("ses"),
+				Resource:     jsii.String("identity"),
+				ResourceName: jsii.String(ident),
+				ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+			}))
+		}
+		allow(emailActions, arns...)
+	}
+	if f.Needs.SMS {
+		// Publishing to a phone number has no resource ARN.
+		allow(smsActions, jsii.String("*"))
+	}
+
+	alarm := func(name, what string, m awscloudwatch.Metric) {
+		awscloudwatch.NewAlarm(stack, jsii.String(id+name), &awscloudwatch.AlarmProps{
+			AlarmDescription:  jsii.String(fmt.Sprintf("Latchkey function %s %s", f.Name, what)),
+			Metric:            m,
+			Threshold:         jsii.Number(1),
+			EvaluationPeriods: jsii.Number(1),
+			TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+	}
+	period := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}
+	alarm("Errors", "failed", fn.MetricErrors(period))
+	alarm("Throttles", "was throttled", fn.MetricThrottles(period))
+
+	if f.Schedule != "" {
+		awsevents.NewRule(stack, jsii.String(id+"Schedule"), &awsevents.RuleProps{
+			Description: jsii.String("Runs Latchkey function " + f.Name),
+			Schedule:    awsevents.Schedule_Expression(jsii.String(f.Schedule)),
+			Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, nil)},
+		})
+	}
+	return fn
+}
+
+// pascal turns a function name such as "password-reset" into a construct id
+// part, "PasswordReset".
+func pascal(name string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			up = true
+			continue
+		}
+		if up {
+			r = unicode.ToUpper(r)
+			up = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,693 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/routes"
+)
+
+// scheduledFn is an extra function used to test the schedule code path;
+// routes has none yet.
+var scheduledFn = routes.Function{
+	Name:        "test-reminders",
+	Description: "Test-only scheduled function",
+	Needs:       routes.Needs{TableRead: true},
+	Schedule:    "rate(1 hour)",
+}
+
+// buildDir holds a dummy bootstrap per function, made in TestMain.
+var buildDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "latchkey-build-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for _, f := range append(routes.Functions(), scheduledFn) {
+		p := filepath.Join(dir, f.Name, "bootstrap")
+		err := os.MkdirAll(filepath.Dir(p), 0o755)
+		if err == nil {
+			err = os.WriteFile(p, []byte("dummy "+f.Name), 0o755)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	buildDir = dir
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// synthed is one synthesized stack: the assertions template and its JSON.
+type synthed struct {
+	cfg       Config
+	template  assertions.Template
+	resources map[string]map[string]any
+	err       error
+}
+
+var (
+	mainOnce, schedOnce sync.Once
+	mainStack, schedStk synthed
+)
+
+// cdkContext returns the context of the repository's cdk.json, so the tests
+// see the same defaults and feature flags as `cdk synth`.
+func cdkContext(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../cdk.json")
+	if err != nil {
+		t.Fatalf("read cdk.json: %v", err)
+	}
+	var doc struct {
+		App     string         `json:"app"`
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("parse cdk.json: %v", err)
+	}
+	if got, want := doc.App, "go run ./infra"; got != want {
+		t.Fatalf("cdk.json app: got %q, want %q", got, want)
+	}
+	return doc.Context
+}
+
+// synth builds a stack from cdk.json's context, with BuildDir pointing at the
+// dummy build, and fns/rts replacing the routes tables when not nil.
+func synth(t *testing.T, fns []routes.Function, rts []routes.Route) (s synthed) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			s.err = fmt.Errorf("synth panicked: %v", r)
+		}
+	}()
+	ctx := cdkContext(t)
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	cfg, err := ConfigFromContext(app)
+	if err != nil {
+		return synthed{err: err}
+	}
+	cfg.BuildDir = buildDir
+	stack := NewLatchkeyStack(app, "Test", &LatchkeyStackProps{Config: cfg, functions: fns, routes: rts})
+	tpl := assertions.Template_FromStack(stack.Stack(), nil)
+	s = synthed{cfg: cfg, template: tpl, resources: map[string]map[string]any{}}
+	raw, _ := (*tpl.ToJSON())["Resources"].(map[string]any)
+	for id, r := range raw {
+		s.resources[id], _ = r.(map[string]any)
+	}
+	return s
+}
+
+// latchkeyTemplate is the stack of the real routes tables, synthesized once.
+func latchkeyTemplate(t *testing.T) synthed {
+	t.Helper()
+	mainOnce.Do(func() { mainStack = synth(t, nil, nil) })
+	if mainStack.err != nil {
+		t.Fatal(mainStack.err)
+	}
+	return mainStack
+}
+
+// must turns an assertion's panic into a test error.
+func must(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	f()
+}
+
+// ofType returns the logical ids of the resources of type typ, sorted.
+func (s synthed) ofType(typ string) []string {
+	var ids []string
+	for id, r := range s.resources {
+		if r["Type"] == typ {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// ref returns the logical id v refers to through {"Ref": id} or
+// {"Fn::GetAtt": [id, attr]}, or "".
+func ref(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	if id, ok := m["Ref"].(string); ok {
+		return id
+	}
+	if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) > 0 {
+		id, _ := ga[0].(string)
+		return id
+	}
+	return ""
+}
+
+// functionsByName maps each Lambda function's latchkey:function tag to its
+// logical id.
+func (s synthed) functionsByName(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, id := range s.ofType("AWS::Lambda::Function") {
+		tags, _ := props(s.resources[id])["Tags"].([]any)
+		for _, tag := range tags {
+			kv, _ := tag.(map[string]any)
+			if kv["Key"] == FunctionTag {
+				name, _ := kv["Value"].(string)
+				out[name] = id
+			}
+		}
+	}
+	return out
+}
+
+// the returns the logical id of the only resource of type typ.
+func (s synthed) the(t *testing.T, typ string) string {
+	t.Helper()
+	ids := s.ofType(typ)
+	if len(ids) != 1 {
+		t.Fatalf("%s resources: got %d, want 1", typ, len(ids))
+	}
+	return ids[0]
+}
+
+func TestLatchkeyStack_Routes(t *testing.T) {
+	s := latchkeyTemplate(t)
+	fnIDs := s.functionsByName(t)
+	must(t, "route count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(routes.All())))
+	})
+	must(t, "invoke permission count", func() {
+		s.template.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"),
+			&map[string]any{"Principal": "apigateway.amazonaws.com"}, jsii.Number(len(routes.All())))
+	})
+	for _, r := range routes.All() {
+		t.Run(r.Key(), func(t *testing.T) {
+			target := assertions.NewCapture(nil)
+			must(t, "route", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), &map[string]any{
+					"RouteKey": r.Key(),
+					"Target":   target,
+				})
+			})
+			if t.Failed() {
+				return
+			}
+			// Target is {"Fn::Join": ["", ["integrations/", {"Ref": integration}]]}.
+			join, _ := (*target.AsObject())["Fn::Join"].([]any)
+			var integration string
+			if len(join) == 2 {
+				if parts, ok := join[1].([]any); ok && len(parts) == 2 && parts[0] == "integrations/" {
+					integration = ref(parts[1])
+				}
+			}
+			in := props(s.resources[integration])
+			if in == nil {
+				t.Fatalf("route target: got %v, want integrations/<integration>", *target.AsObject())
+			}
+			if got, want := in["IntegrationType"], "AWS_PROXY"; got != want {
+				t.Errorf("IntegrationType: got %v, want %v", got, want)
+			}
+			if got, want := in["PayloadFormatVersion"], "2.0"; got != want {
+				t.Errorf("PayloadFormatVersion: got %v, want %v", got, want)
+			}
+			if got, want := ref(in["IntegrationUri"]), fnIDs[r.Function]; got != want || want == "" {
+				t.Errorf("integration function: got %q, want %q (function %s)", got, want, r.Function)
+			}
+		})
+	}
+}
+
+func TestLatchkeyStack_IAM(t *testing.T) {
+	s := latchkeyTemplate(t)
+
+	t.Run("no wildcard actions", func(t *testing.T) {
+		n := 0
+		walkStatements(s.resources, func(where string, st map[string]any) {
+			for _, a := range strings1(st["Action"]) {
+				n++
+				if strings.Contains(a, "*") {
+					t.Errorf("%s: got action %q, want no wildcard", where, a)
+				}
+			}
+			if _, ok := st["NotAction"]; ok {
+				t.Errorf("%s: got NotAction, want Action", where)
+			}
+		})
+		if n == 0 {
+			t.Errorf("actions seen: got 0, want some")
+		}
+	})
+
+	t.Run("no managed policies", func(t *testing.T) {
+		for _, id := range s.ofType("AWS::IAM::Role") {
+			if m, ok := props(s.resources[id])["ManagedPolicyArns"]; ok {
+				t.Errorf("role %s: got managed policies %v, want none", id, m)
+			}
+		}
+	})
+
+	fnIDs := s.functionsByName(t)
+	for _, f := range routes.Functions() {
+		t.Run(f.Name, func(t *testing.T) {
+			role := ref(props(s.resources[fnIDs[f.Name]])["Role"])
+			if role == "" {
+				t.Fatalf("function %s role: got none, want one", f.Name)
+			}
+			got := map[string]bool{}
+			for _, id := range s.ofType("AWS::IAM::Policy") {
+				p := props(s.resources[id])
+				attached := false
+				for _, r := range anys(p["Roles"]) {
+					attached = attached || ref(r) == role
+				}
+				if !attached {
+					continue
+				}
+				walkStatements(map[string]map[string]any{id: s.resources[id]}, func(where string, st map[string]any) {
+					for _, a := range strings1(st["Action"]) {
+						got[a] = true
+					}
+					if st["Resource"] == "*" && !reflect.DeepEqual(strings1(st["Action"]), smsActions) {
+						t.Errorf("%s: got Resource * for %v, want a resource ARN", where, st["Action"])
+					}
+				})
+			}
+			want := map[string]bool{"logs:CreateLogStream": true, "logs:PutLogEvents": true}
+			add := func(on bool, actions []string) {
+				for _, a := range actions {
+					if on {
+						want[a] = true
+					}
+				}
+			}
+			add(f.Needs.TableRead, tableReadActions)
+			add(f.Needs.TableWrite, tableWriteActions)
+			add(f.Needs.Secret, secretActions)
+			add(f.Needs.Email, emailActions)
+			add(f.Needs.SMS, smsActions)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("actions: got %v, want %v", keys(got), keys(want))
+			}
+		})
+	}
+
+	t.Run("email identities", func(t *testing.T) {
+		addr, _ := senderAddress(s.cfg.SenderEmail)
+		domain := addr[strings.LastIndexByte(addr, '@')+1:]
+		var resources []string
+		walkStatements(s.resources, func(where string, st map[string]any) {
+			if reflect.DeepEqual(strings1(st["Action"]), emailActions) {
+				b, _ := json.Marshal(st["Resource"])
+				resources = append(resources, string(b))
+			}
+		})
+		if len(resources) == 0 {
+			t.Fatalf("ses:SendEmail statements: got 0, want at least 1")
+		}
+		for _, r := range resources {
+			for _, want := range []string{":identity/" + addr + `"`, ":identity/" + domain + `"`} {
+				if !strings.Contains(r, want) {
+					t.Errorf("ses:SendEmail resources: got %s, want one ending %s", r, want)
+				}
+			}
+		}
+	})
+}
+
+func TestLatchkeyStack_Table(t *testing.T) {
+	s := latchkeyTemplate(t)
+	must(t, "table count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1))
+	})
+	must(t, "table properties", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
+			"BillingMode": "PAY_PER_REQUEST",
+			"TimeToLiveSpecification": map[string]any{
+				"AttributeName": dynamo.Schema.TTLAttribute,
+				"Enabled":       true,
+			},
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"DeletionProtectionEnabled":        true,
+			"KeySchema": []any{
+				map[string]any{"AttributeName": dynamo.Schema.Keys.PartitionKey, "KeyType": "HASH"},
+				map[string]any{"AttributeName": dynamo.Schema.Keys.SortKey, "KeyType": "RANGE"},
+			},
+		})
+	})
+	must(t, "table retained", func() {
+		s.template.HasResource(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
+			"DeletionPolicy":      "Retain",
+			"UpdateReplacePolicy": "Retain",
+		})
+	})
+	if got, want := dynamo.Schema.TTLAttribute, "ttl"; got != want {
+		t.Errorf("TTL attribute: got %q, want %q", got, want)
+	}
+
+	table := props(s.resources[s.the(t, "AWS::DynamoDB::Table")])
+	for _, ix := range dynamo.Schema.Indexes {
+		t.Run("index "+ix.Name, func(t *testing.T) {
+			var found map[string]any
+			for _, g := range anys(table["GlobalSecondaryIndexes"]) {
+				if m, _ := g.(map[string]any); m["IndexName"] == ix.Name {
+					found = m
+				}
+			}
+			if found == nil {
+				t.Fatalf("index %s: got none, want one", ix.Name)
+			}
+			wantKeys := []any{
+				map[string]any{"AttributeName": ix.Keys.PartitionKey, "KeyType": "HASH"},
+				map[string]any{"AttributeName": ix.Keys.SortKey, "KeyType": "RANGE"},
+			}
+			if got := found["KeySchema"]; !reflect.DeepEqual(got, wantKeys) {
+				t.Errorf("KeySchema: got %v, want %v", got, wantKeys)
+			}
+			if got, want := found["Projection"], map[string]any{"ProjectionType": "ALL"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("Projection: got %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("string keys", func(t *testing.T) {
+		for _, a := range anys(table["AttributeDefinitions"]) {
+			m, _ := a.(map[string]any)
+			if m["AttributeType"] != "S" {
+				t.Errorf("attribute %v: got type %v, want S", m["AttributeName"], m["AttributeType"])
+			}
+		}
+	})
+	must(t, "secret", func() {
+		s.template.HasResource(jsii.String("AWS::SecretsManager::Secret"), &map[string]any{
+			"DeletionPolicy": "Retain",
+			"Properties": map[string]any{
+				"GenerateSecretString": map[string]any{"ExcludePunctuation": true, "PasswordLength": 64},
+			},
+		})
+	})
+}
+
+func TestLatchkeyStack_Functions(t *testing.T) {
+	s := latchkeyTemplate(t)
+	must(t, "function count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(routes.Functions())))
+	})
+	must(t, "alarm count", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2*len(routes.Functions())+1))
+	})
+	table := s.the(t, "AWS::DynamoDB::Table")
+	secret := s.the(t, "AWS::SecretsManager::Secret")
+	fnIDs := s.functionsByName(t)
+	if got, want := len(fnIDs), len(routes.Functions()); got != want {
+		t.Errorf("tagged functions: got %d, want %d", got, want)
+	}
+	for _, f := range routes.Functions() {
+		t.Run(f.Name, func(t *testing.T) {
+			p := props(s.resources[fnIDs[f.Name]])
+			if p == nil {
+				t.Fatalf("function tagged %s: got none, want one", f.Name)
+			}
+			for k, want := range map[string]any{
+				"Runtime":       "provided.al2023",
+				"Architectures": []any{"arm64"},
+				"Handler":       "bootstrap",
+				"MemorySize":    float64(256),
+				"Timeout":       float64(10),
+				"Description":   f.Description,
+			} {
+				if got := p[k]; !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: got %v, want %v", k, got, want)
+				}
+			}
+			env, _ := p["Environment"].(map[string]any)
+			vars, _ := env["Variables"].(map[string]any)
+			if got, want := ref(vars["TABLE_NAME"]), table; got != want {
+				t.Errorf("TABLE_NAME: got %v, want a Ref to %s", vars["TABLE_NAME"], want)
+			}
+			if got, want := ref(vars["SECRET_ARN"]), secret; got != want {
+				t.Errorf("SECRET_ARN: got %v, want a Ref to %s", vars["SECRET_ARN"], want)
+			}
+			for k, want := range map[string]string{
+				"SENDER_EMAIL":    s.cfg.SenderEmail,
+				"SMS_SENDER_ID":   s.cfg.SMSSenderID,
+				"PUBLIC_BASE_URL": s.cfg.PublicBaseURL,
+				"LOG_LEVEL":       "info",
+			} {
+				if got, ok := vars[k]; !ok || got != want {
+					t.Errorf("%s: got %v, want %q", k, got, want)
+				}
+			}
+			logging, _ := p["LoggingConfig"].(map[string]any)
+			lg := props(s.resources[ref(logging["LogGroup"])])
+			if lg == nil {
+				t.Fatalf("LoggingConfig.LogGroup: got %v, want a log group of the stack", logging["LogGroup"])
+			}
+			if got, want := lg["RetentionInDays"], float64(s.cfg.LogRetention); got != want {
+				t.Errorf("RetentionInDays: got %v, want %v", got, want)
+			}
+			for _, metric := range []string{"Errors", "Throttles"} {
+				must(t, metric+" alarm", func() {
+					s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+						"MetricName":        metric,
+						"Namespace":         "AWS/Lambda",
+						"Threshold":         1,
+						"EvaluationPeriods": 1,
+						"Period":            300,
+						"Dimensions": []any{map[string]any{
+							"Name":  "FunctionName",
+							"Value": map[string]any{"Ref": fnIDs[f.Name]},
+						}},
+					})
+				})
+			}
+		})
+	}
+}
+
+func TestLatchkeyStack_API(t *testing.T) {
+	s := latchkeyTemplate(t)
+	must(t, "api", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), &map[string]any{"ProtocolType": "HTTP"})
+	})
+	must(t, "stage", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Stage"), jsii.Number(1))
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), &map[string]any{
+			"StageName":  "$default",
+			"AutoDeploy": true,
+			"DefaultRouteSettings": map[string]any{
+				"ThrottlingRateLimit":  s.cfg.ThrottleRate,
+				"ThrottlingBurstLimit": s.cfg.ThrottleBurst,
+			},
+		})
+	})
+	must(t, "5xx alarm", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName": "5xx",
+			"Namespace":  "AWS/ApiGateway",
+		})
+	})
+	for _, name := range []string{"ApiUrl", "TableName"} {
+		must(t, "output "+name, func() {
+			s.template.HasOutput(jsii.String(name), &map[string]any{})
+		})
+	}
+	if got, want := len(s.ofType("AWS::Events::Rule")), 0; got != want {
+		t.Errorf("schedule rules: got %d, want %d (no function has a schedule)", got, want)
+	}
+}
+
+func TestLatchkeyStack_Schedule(t *testing.T) {
+	schedOnce.Do(func() {
+		fns := append(routes.Functions(), scheduledFn)
+		schedStk = synth(t, fns, nil)
+	})
+	s := schedStk
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	fn := s.functionsByName(t)[scheduledFn.Name]
+	if fn == "" {
+		t.Fatalf("function %s: got none, want one", scheduledFn.Name)
+	}
+	if got, want := props(s.resources[fn])["Timeout"], float64(30); got != want {
+		t.Errorf("Timeout: got %v, want %v", got, want)
+	}
+	must(t, "rule", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+			"ScheduleExpression": scheduledFn.Schedule,
+			"State":              "ENABLED",
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+			})},
+		})
+	})
+	must(t, "invoke permission", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), &map[string]any{
+			"Principal":    "events.amazonaws.com",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+		})
+	})
+}
+
+func TestLatchkeyStack_InvalidConfig(t *testing.T) {
+	base := DefaultConfig()
+	base.BuildDir = buildDir
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"sender", func(c *Config) { c.SenderEmail = "not an address" }, "senderEmail"},
+		{"retention", func(c *Config) { c.LogRetention = 31 }, "logRetentionDays"},
+		{"throttle", func(c *Config) { c.ThrottleBurst = 0 }, "throttleBurst"},
+		{"identity", func(c *Config) { c.SESIdentities = []string{"*"} }, "sesIdentities"},
+		{"build", func(c *Config) { c.BuildDir = t.TempDir() }, "make build"},
+	}
+	if err := base.Validate(routes.Functions()); err != nil {
+		t.Fatalf("default config: got %v, want no error", err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			tc.change(&c)
+			err := c.Validate(routes.Functions())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate: got %v, want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigFromContext(t *testing.T) {
+	t.Run("cdk.json", func(t *testing.T) {
+		ctx := cdkContext(t)
+		got, err := ConfigFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
+		if err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+		if want := DefaultConfig(); !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+	})
+	t.Run("command line strings", func(t *testing.T) {
+		ctx := map[string]any{
+			ctxDeletionProtection: "false",
+			ctxLogRetentionDays:   "7",
+			ctxThrottleRate:       "5",
+			ctxThrottleBurst:      "10",
+			ctxSESIdentities:      "tenant.example, other.example",
+			ctxBuildDir:           "/tmp/b",
+		}
+		got, err := ConfigFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
+		if err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+		want := DefaultConfig()
+		want.DeletionProtection = false
+		want.LogRetention = 7
+		want.ThrottleRate, want.ThrottleBurst = 5, 10
+		want.SESIdentities = []string{"tenant.example", "other.example"}
+		want.BuildDir = "/tmp/b"
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+	})
+	t.Run("bad values", func(t *testing.T) {
+		ctx := map[string]any{ctxDeletionProtection: "maybe", ctxLogRetentionDays: "a month"}
+		_, err := ConfigFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
+		for _, want := range []string{ctxDeletionProtection, ctxLogRetentionDays} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("got error %v, want one mentioning %s", err, want)
+			}
+		}
+	})
+}
+
+// walkStatements calls f for every statement of every IAM policy in the
+// template: AWS::IAM::Policy, managed policies and roles' inline policies.
+func walkStatements(resources map[string]map[string]any, f func(where string, st map[string]any)) {
+	ids := make([]string, 0, len(resources))
+	for id := range resources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r := resources[id]
+		p := props(r)
+		var docs []any
+		switch r["Type"] {
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+			docs = append(docs, p["PolicyDocument"])
+		case "AWS::IAM::Role":
+			for _, inline := range anys(p["Policies"]) {
+				m, _ := inline.(map[string]any)
+				docs = append(docs, m["PolicyDocument"])
+			}
+		}
+		for _, d := range docs {
+			doc, _ := d.(map[string]any)
+			for i, st := range anys(doc["Statement"]) {
+				if m, ok := st.(map[string]any); ok {
+					f(fmt.Sprintf("%s statement %d", id, i), m)
+				}
+			}
+		}
+	}
+}
+
+// strings1 reads an IAM Action, a string or a list of strings.
+func strings1(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			s, _ := e.(string)
+			out = append(out, s)
+		}
+		return out
+	}
+	return nil
+}
+
+func anys(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
