@@ -268,7 +268,7 @@ func ensureDemo(ctx context.Context, d *app.Deps, state string) (string, error) 
 		if rerr != nil {
 			return "  (demo tenant exists; its admin credentials were printed at its creation)\n", nil
 		}
-		return string(b), nil
+		return string(b) + "               (as printed at its creation; it stops working once used)\n", nil
 	}
 	if latchkey.ErrorCode(err) != latchkey.ENotFound {
 		return "", err
