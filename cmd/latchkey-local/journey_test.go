@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,54 +26,10 @@ import (
 	"github.com/latchkey/latchkey/shared/ses"
 )
 
-// logs holds every log line written by this package's tests; secrets holds
-// every password, temporary password, token and session they used. TestMain
-// fails the run if any secret appears in any log line.
-var (
-	logMu     sync.Mutex
-	logs      bytes.Buffer
-	secretsMu sync.Mutex
-	used      []string
-)
+func TestMain(m *testing.M) { testenv.Main(m) }
 
-type logSink struct{}
-
-func (logSink) Write(b []byte) (int, error) {
-	logMu.Lock()
-	defer logMu.Unlock()
-	return logs.Write(b)
-}
-
-func remember(s ...string) {
-	secretsMu.Lock()
-	defer secretsMu.Unlock()
-	for _, x := range s {
-		if len(x) >= 6 {
-			used = append(used, x)
-		}
-	}
-}
-
-func TestMain(m *testing.M) {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	testenv.Main(testenv.RunFunc(func() int {
-		code := m.Run()
-		logMu.Lock()
-		defer logMu.Unlock()
-		if logs.Len() == 0 {
-			fmt.Fprintln(os.Stderr, "FAIL: no log lines were captured; the secret check would prove nothing")
-			return 1
-		}
-		for _, s := range used {
-			if strings.Contains(logs.String(), s) {
-				fmt.Fprintf(os.Stderr, "FAIL: a secret used in the tests (%d characters, starting %q) appears in the logs\n", len(s), s[:3])
-				return 1
-			}
-		}
-		fmt.Fprintf(os.Stderr, "secret check: %d secrets, none in %d bytes of logs\n", len(used), logs.Len())
-		return code
-	}))
-}
+// remember names secrets for testenv's check that none reaches a log.
+func remember(s ...string) { testenv.Remember(s...) }
 
 // local is the local API over real HTTP, as `make run` serves it.
 type local struct {
@@ -98,7 +51,7 @@ func newLocal(t *testing.T) *local {
 		t.Fatal(err)
 	}
 	d := app.Build(app.Config{TableName: table, SenderEmail: "no-reply@latchkey.test"},
-		slog.New(slog.NewJSONHandler(logSink{}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		testenv.Logger(),
 		time.Now, keys, dynamo.New(db, table, time.Now), ses.New(testenv.SESClient(t), "no-reply@latchkey.test"), nil)
 	d.Passwords.ResetFloor = -1
 	gw := &httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{}}

@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -136,13 +134,14 @@ func newDemo(t *testing.T) *app.Deps {
 		t.Fatal(err)
 	}
 	d := app.Build(app.Config{TableName: table, SenderEmail: sender},
-		slog.New(slog.NewJSONHandler(io.Discard, nil)), clock.Now, keys,
+		testenv.Logger(), clock.Now, keys,
 		dynamo.New(db, table, clock.Now), ses.New(testenv.SESClient(t), sender), nil)
 	d.Passwords.ResetFloor = -1
 	_, _, temp, err := d.Passwords.CreateTenant(ctx, "demo", "Demo", "admin", "admin@demo.example")
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
+	testenv.Remember(temp, samplePassword)
 	res, err := d.Passwords.SignIn(ctx, "demo", "admin", temp)
 	if err != nil {
 		t.Fatalf("first sign-in: %v", err)

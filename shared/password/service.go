@@ -66,7 +66,21 @@ func errLocked(until time.Time, now time.Time) error {
 	return e
 }
 
+// anonSubject names the subject of an unauthenticated request: the user's id
+// when the username belongs to one, else a keyed hash of the username, so the
+// trail can link attempts on one name without storing what was typed (people
+// type passwords into the username field).
+func (s *Service) anonSubject(u *latchkey.User, norm string) string {
+	if u != nil {
+		return u.ID
+	}
+	return "username-mac:" + secure.MAC(s.HMACKey, "audit-username", norm)[:16]
+}
+
+// audit records a security event in the tenant's audit trail and in the log
+// (identifiers and outcome only, never a secret).
 func (s *Service) audit(ctx context.Context, tid, actor, subject, action, result, reason string) {
+	reqctx.Logger(ctx).Info("audit", "tenant", tid, "actor", actor, "subject", subject, "action", action, "result", result, "reason", reason)
 	err := s.Store.AppendAudit(ctx, latchkey.AuditEvent{
 		TenantID: tid, Actor: actor, Subject: subject, Action: action, Result: result, Reason: reason,
 		At: s.Now(), RequestID: reqctx.RequestID(ctx),
@@ -97,7 +111,7 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 		return nil, err
 	}
 	if until := st.LockedUntil(lp, now); !until.IsZero() {
-		s.audit(ctx, tid, "anonymous", norm, "session.sign_in", latchkey.ResultDenied, "locked")
+		s.audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "session.sign_in", latchkey.ResultDenied, "locked")
 		return nil, errLocked(until, now)
 	}
 
@@ -143,10 +157,10 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 			if justLocked {
 				reason = "lockout"
 			}
-			s.audit(ctx, tid, "anonymous", norm, "session.sign_in", latchkey.ResultDenied, reason)
+			s.audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultDenied, reason)
 			return nil, errLocked(now.Add(lp.Duration), now)
 		}
-		s.audit(ctx, tid, "anonymous", norm, "session.sign_in", latchkey.ResultFailure, "invalid_credentials")
+		s.audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultFailure, "invalid_credentials")
 		return nil, errInvalidCredentials
 	}
 	if err := s.Store.ClearLoginFailures(ctx, tid, norm, lp); err != nil {
@@ -275,7 +289,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 		return err
 	}
 	if !allowed {
-		s.audit(ctx, tid, "anonymous", norm, "password.forgot", latchkey.ResultDenied, "rate_limited")
+		s.audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultDenied, "rate_limited")
 		return nil
 	}
 	u, err := s.Store.GetUserByUsername(ctx, tid, username)
@@ -287,7 +301,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 		if _, _, err := s.newTempPassword(t); err != nil {
 			return err
 		}
-		s.audit(ctx, tid, "anonymous", norm, "password.forgot", latchkey.ResultFailure, "no_recipient")
+		s.audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultFailure, "no_recipient")
 		return nil
 	}
 	pw, tp, err := s.newTempPassword(t)

@@ -3,7 +3,6 @@ package password_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -56,7 +55,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	sesClient := testenv.SESClient(t)
 	d := app.Build(app.Config{TableName: table, SenderEmail: "no-reply@latchkey.test"},
-		slog.New(slog.NewJSONHandler(testWriter{t}, nil)), clock.Now, keys,
+		testenv.Logger(), clock.Now, keys,
 		dynamo.New(db, table, clock.Now), ses.New(sesClient, "no-reply@latchkey.test"), nil)
 	d.Passwords.ResetFloor = -1
 	f := &fixture{t: t, ctx: ctx, clock: clock, deps: d, svc: d.Passwords, id: "t" + randomString(t, 10), seen: map[string][]string{}}
@@ -67,10 +66,6 @@ func newFixture(t testing.TB) *fixture {
 	f.tenant = tn
 	return f
 }
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 func randomString(t testing.TB, n int) string {
 	t.Helper()
@@ -94,7 +89,7 @@ func (f *fixture) tempPasswordFrom(to string, seen ...string) string {
 	f.t.Helper()
 	var got string
 	seen = append(seen, f.seen[to]...)
-	defer func() { f.seen[to] = append(f.seen[to], got) }()
+	defer func() { f.seen[to] = append(f.seen[to], got); testenv.Remember(got) }()
 	testenv.WaitForEmail(f.t, to, func(e devstack.ReceivedEmail) bool {
 		for _, m := range tempPW.FindAllStringSubmatch(e.Text, -1) {
 			fresh := true
@@ -119,6 +114,7 @@ func (f *fixture) newUser(name, pw string) *latchkey.User {
 		f.t.Fatalf("create user: %v", err)
 	}
 	f.seen[f.email(name)] = append(f.seen[f.email(name)], temp)
+	testenv.Remember(temp, pw)
 	res, err := f.svc.SignIn(f.ctx, f.tenant.ID, name, temp)
 	if err != nil || res.Challenge != password.ChallengeNewPassword {
 		f.t.Fatalf("first sign-in: got %+v, %v; want challenge", res, err)

@@ -8,6 +8,8 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -75,7 +77,13 @@ func run(m Runner) int {
 		stops = append(stops, p.Stop)
 		os.Setenv("SES_ENDPOINT", p.Endpoint())
 	}
-	return m.Run()
+	slog.SetDefault(Logger())
+	code := m.Run()
+	if err := checkSecrets(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
+	}
+	return code
 }
 
 // DynamoEndpoint is the DynamoDB endpoint the tests use.
@@ -181,4 +189,65 @@ func NewOutbox(t testing.TB) *devstack.Outbox {
 	}
 	t.Cleanup(func() { _ = o.Stop() })
 	return o
+}
+
+// The secret check: tests send their logs to LogWriter and name the secrets
+// they use with Remember; Main fails the run when any remembered secret
+// appears in any captured log line, or when secrets were remembered but no
+// log line was captured (the check would prove nothing).
+var (
+	logMu    sync.Mutex
+	logBuf   strings.Builder
+	secretMu sync.Mutex
+	secrets  []string
+)
+
+type logWriter struct{}
+
+func (logWriter) Write(b []byte) (int, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return logBuf.Write(b)
+}
+
+// LogWriter captures log output for the secret check.
+var LogWriter io.Writer = logWriter{}
+
+// Logger returns a debug-level JSON logger writing to LogWriter.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(LogWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// Remember records secrets (passwords, temporary passwords, tokens, codes)
+// that must never appear in a log. Values shorter than six characters are ignored.
+func Remember(values ...string) {
+	secretMu.Lock()
+	defer secretMu.Unlock()
+	for _, v := range values {
+		if len(v) >= 6 {
+			secrets = append(secrets, v)
+		}
+	}
+}
+
+// checkSecrets reports the first remembered secret found in the logs.
+func checkSecrets() error {
+	logMu.Lock()
+	defer logMu.Unlock()
+	secretMu.Lock()
+	defer secretMu.Unlock()
+	if len(secrets) == 0 {
+		return nil
+	}
+	if logBuf.Len() == 0 {
+		return fmt.Errorf("%d secrets remembered but no log line captured: the secret check would prove nothing", len(secrets))
+	}
+	logs := logBuf.String()
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			return fmt.Errorf("a secret used in the tests (%d characters, starting %q) appears in the logs", len(s), s[:3])
+		}
+	}
+	fmt.Fprintf(os.Stderr, "secret check: %d secrets, none in %d bytes of logs\n", len(secrets), logBuf.Len())
+	return nil
 }
