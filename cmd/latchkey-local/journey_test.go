@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/secure"
@@ -87,7 +88,8 @@ func (r reply) errCode() string {
 	return c
 }
 
-func (l *local) do(method, path, tok string, body any) reply {
+// do sends a request; headers are name, value pairs.
+func (l *local) do(method, path, tok string, body any, headers ...string) reply {
 	l.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -102,6 +104,9 @@ func (l *local) do(method, path, tok string, body any) reply {
 	req.Header.Set("Content-Type", "application/json")
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -283,4 +288,92 @@ func mustTenant(t *testing.T, l *local) *latchkey.Tenant {
 
 func newUser(name, email string) password.NewUser {
 	return password.NewUser{Username: name, Email: email}
+}
+
+// The PIN-code journey over real HTTP: an admin gives a holder a code and
+// e-mails it; the holder signs up a new user; the new user's temporary
+// password arrives; the new user signs in, completes the challenge and holds
+// the holder's likeness but not admin.
+func TestLocalAPI_PINSignupJourney(t *testing.T) {
+	l := newLocal(t)
+	ctx := context.Background()
+	l.deps.PINSignup.Limits = pinsignup.Limits{PerAddress: 3, AddressWindow: 15 * time.Minute, PerTenant: 100, TenantWindow: time.Hour}
+	tn, _, temp, err := l.deps.Passwords.CreateTenant(ctx, l.id, "Journey", "admin", l.email("admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remember(temp)
+	tn.Settings.PINSignup = latchkey.PINSignupWeb
+	if err := l.deps.Store.PutTenantSettings(ctx, tn.ID, tn.Settings); err != nil {
+		t.Fatal(err)
+	}
+	base := "/v1/tenants/" + l.id
+	adminTok := l.signInNew(l.id, "admin", l.tempPassword(l.email("admin")), "Keeper-pass-2026")
+
+	holder, holderTemp, err := l.deps.Passwords.CreateUser(ctx, tn, "admin", password.NewUser{
+		Username: "holder", Email: l.email("holder"), Roles: []latchkey.Role{latchkey.RoleUser},
+		Permissions: []string{"gauges.read", "gauges.calibrate"}, Profiles: []string{"plant-north"}, CompanyExceptions: []string{"supplier-7"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remember(holderTemp)
+
+	// The admin generates a code and e-mails it; the e-mail holds it.
+	l.want(l.do("POST", base+"/users/"+holder.ID+"/pin-code", "", nil), 401, "no token")
+	r := l.want(l.do("POST", base+"/users/"+holder.ID+"/pin-code", adminTok, nil), 201, "generate")
+	pin, _ := r.body["pinCode"].(string)
+	remember(pin)
+	r = l.want(l.do("POST", base+"/users/"+holder.ID+"/pin-code/email", adminTok, map[string]string{}), 202, "e-mail the code")
+	if r.body["sentTo"] != latchkey.MaskEmail(l.email("holder")) {
+		t.Errorf("sentTo: got %v", r.body["sentTo"])
+	}
+	testenv.WaitForEmail(t, l.email("holder"), func(e devstack.ReceivedEmail) bool { return strings.Contains(e.Text, pin) })
+
+	// A non-admin may not manage codes.
+	holderTok := l.signInNew(l.id, "holder", holderTemp, "Bearer-of-code-26")
+	l.want(l.do("POST", base+"/users/"+holder.ID+"/pin-code", holderTok, nil), 403, "holder generates")
+
+	// The holder signs up a new user from the web page.
+	signup := map[string]string{"pinCode": pin, "email": l.email("newcomer"), "username": "newcomer"}
+	r = l.want(l.do("POST", base+"/signups", "", signup, "X-Client", "mobile"), 403, "mobile client on a web-only tenant")
+	if r.errCode() != "pin_signup_disabled" {
+		t.Errorf("got %s, want pin_signup_disabled", r.errCode())
+	}
+	r = l.want(l.do("POST", base+"/signups", "", signup, "X-Client", "web"), 201, "signup")
+	if r.body["username"] != "newcomer" || r.body["userId"] == "" {
+		t.Errorf("got %v, want the new user", r.body)
+	}
+	r = l.want(l.do("POST", base+"/signups", "", signup, "X-Client", "web"), 409, "same username again")
+	if r.errCode() != "username_taken" {
+		t.Errorf("got %s, want username_taken", r.errCode())
+	}
+
+	// The new user's temporary password arrives; first sign-in sets a password.
+	newTok := l.signInNew(l.id, "newcomer", l.tempPassword(l.email("newcomer")), "Fresh-start-2026")
+	r = l.want(l.do("POST", base+"/sessions", "", map[string]string{"username": "newcomer", "password": "Fresh-start-2026"}), 201, "sign in")
+	remember(newTok)
+	user, _ := r.body["user"].(map[string]any)
+	if fmt.Sprint(user["permissions"]) != "[gauges.read gauges.calibrate]" || fmt.Sprint(user["profiles"]) != "[plant-north]" ||
+		fmt.Sprint(user["companyExceptions"]) != "[supplier-7]" || user["sponsorId"] != holder.ID {
+		t.Errorf("new user: got %v, want the holder's likeness and sponsor", user)
+	}
+	if fmt.Sprint(user["roles"]) != "[user]" {
+		t.Errorf("roles: got %v, want [user]", user["roles"])
+	}
+
+	// Revoked: the code stops at once; wrong codes then hit the address limit.
+	l.want(l.do("DELETE", base+"/users/"+holder.ID+"/pin-code", adminTok, nil), 204, "revoke")
+	signup["username"], signup["email"] = "late", l.email("late")
+	r = l.want(l.do("POST", base+"/signups", "", signup, "X-Client", "web"), 401, "revoked code")
+	if r.errCode() != "invalid_pin_code" {
+		t.Errorf("got %s, want invalid_pin_code", r.errCode())
+	}
+	for i := 0; i < 2; i++ {
+		l.want(l.do("POST", base+"/signups", "", map[string]string{"pinCode": "AAAA-BBBB-CCCC", "email": l.email("late"), "username": "late"}, "X-Client", "web"), 401, "wrong code")
+	}
+	r = l.want(l.do("POST", base+"/signups", "", signup, "X-Client", "web"), 429, "over the address limit")
+	if r.errCode() != "rate_limited" || r.header.Get("Retry-After") == "" {
+		t.Errorf("got %s with Retry-After %q, want rate_limited with Retry-After", r.errCode(), r.header.Get("Retry-After"))
+	}
 }

@@ -273,9 +273,14 @@ func ensureDemo(ctx context.Context, d *app.Deps, state string) (string, error) 
 	if latchkey.ErrorCode(err) != latchkey.ENotFound {
 		return "", err
 	}
-	_, u, pw, err := d.Passwords.CreateTenant(ctx, demoTenant, "Demo", demoUsername, demoEmail)
+	t, u, pw, err := d.Passwords.CreateTenant(ctx, demoTenant, "Demo", demoUsername, demoEmail)
 	if err != nil {
 		return "", fmt.Errorf("create demo tenant: %w", err)
+	}
+	// The demo shows every capability: PIN-code signup is on for web pages.
+	t.Settings.PINSignup = latchkey.PINSignupWeb
+	if err := d.Store.PutTenantSettings(ctx, t.ID, t.Settings); err != nil {
+		return "", fmt.Errorf("demo tenant settings: %w", err)
 	}
 	text := fmt.Sprintf("  Admin        username %q, temporary password %q (valid 48 h, e-mailed to %s)\n", u.Username, pw, u.Email)
 	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {

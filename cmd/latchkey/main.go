@@ -5,6 +5,7 @@
 //
 //	latchkey tenants create -id acme -name "Acme Ltd" -admin-username alice -admin-email alice@acme.example
 //	latchkey tenants list
+//	latchkey tenants set -id acme -pin-signup web
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 const usage = `usage:
   latchkey tenants create -id ID [-name NAME] -admin-username USERNAME -admin-email EMAIL
   latchkey tenants list
+  latchkey tenants set -id ID -pin-signup off|web|all
 
 Environment: TABLE_NAME, SENDER_EMAIL, SECRET_ARN (AWS) or SECRETS_FILE (local),
 and DYNAMODB_ENDPOINT / SES_ENDPOINT for the local stack; AWS credentials and
@@ -79,6 +81,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(w, "%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.UTC().Format("2006-01-02 15:04Z"))
 		}
 		return w.Flush()
+	case "set":
+		fs := flag.NewFlagSet("tenants set", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		id := fs.String("id", "", "tenant id")
+		pinSignup := fs.String("pin-signup", "", "which clients may use PIN-code signup: off, web or all")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		t, err := d.Store.GetTenant(ctx, *id)
+		if err != nil {
+			return describe(err)
+		}
+		switch *pinSignup {
+		case latchkey.PINSignupOff, latchkey.PINSignupWeb, latchkey.PINSignupAll:
+			t.Settings.PINSignup = *pinSignup
+		case "":
+			return errors.New("nothing to set: give -pin-signup off|web|all")
+		default:
+			return fmt.Errorf("-pin-signup: got %q, want off, web or all", *pinSignup)
+		}
+		if err := d.Store.PutTenantSettings(ctx, t.ID, t.Settings); err != nil {
+			return err
+		}
+		d.Store.Audit(ctx, t.ID, "operator", t.ID, "settings.update", latchkey.ResultSuccess, "pinSignup="+t.Settings.PINSignup)
+		fmt.Fprintf(stdout, "tenant %s: pinSignup is %s\n", t.ID, t.Settings.PINSignup)
+		return nil
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command tenants %s", args[1])

@@ -54,6 +54,21 @@ func TestRun_Tenants(t *testing.T) {
 			t.Fatalf("got %v, want a validation error", err)
 		}
 	})
+	t.Run("set pin signup", func(t *testing.T) {
+		var o, e bytes.Buffer
+		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-signup", "web"}, &o, &e); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(o.String(), "pinSignup is web") {
+			t.Errorf("got %q", o.String())
+		}
+		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-signup", "sometimes"}, &o, &e); err == nil {
+			t.Error("a bad value: got nil error")
+		}
+		if err := run(ctx, []string{"tenants", "set", "-id", "no-such-tenant", "-pin-signup", "all"}, &o, &e); err == nil || !strings.Contains(err.Error(), "not_found") {
+			t.Errorf("unknown tenant: got %v, want not_found", err)
+		}
+	})
 	t.Run("list shows the tenant", func(t *testing.T) {
 		var o, e bytes.Buffer
 		if err := run(ctx, []string{"tenants", "list"}, &o, &e); err != nil {

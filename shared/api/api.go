@@ -12,6 +12,8 @@ import (
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/pinsignup"
+	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/token"
 )
@@ -19,6 +21,7 @@ import (
 // Services are what the handlers call.
 type Services struct {
 	Passwords *password.Service
+	PINSignup *pinsignup.Service
 }
 
 // key returns the route key of a method and a path relative to routes.Prefix.
@@ -34,6 +37,10 @@ func Handlers(s *Services) map[string]httpapi.HandlerFunc {
 		key("POST", "/users/{userId}/password-reset"): s.resetPassword,
 		key("POST", "/users/{userId}/lock"):           s.lock,
 		key("POST", "/users/{userId}/unlock"):         s.unlock,
+		key("POST", "/users/{userId}/pin-code"):       s.generatePINCode,
+		key("DELETE", "/users/{userId}/pin-code"):     s.revokePINCode,
+		key("POST", "/users/{userId}/pin-code/email"): s.emailPINCode,
+		key("POST", "/signups"):                       s.signUp,
 	}
 }
 
@@ -47,6 +54,10 @@ type UserView struct {
 	Permissions       []string        `json:"permissions,omitempty"`
 	Profiles          []string        `json:"profiles,omitempty"`
 	CompanyExceptions []string        `json:"companyExceptions,omitempty"`
+	// PINCodeUser is true when the user holds a PIN code.
+	PINCodeUser bool `json:"pinCodeUser"`
+	// SponsorID is the PIN-code user who created this user, if any.
+	SponsorID string `json:"sponsorId,omitempty"`
 }
 
 // ViewUser returns the API view of u.
@@ -54,6 +65,7 @@ func ViewUser(u *latchkey.User) UserView {
 	return UserView{
 		ID: u.ID, Username: u.Username, Email: u.Email, Mobile: u.Mobile, Roles: u.Roles,
 		Permissions: u.Permissions, Profiles: u.Profiles, CompanyExceptions: u.CompanyExceptions,
+		PINCodeUser: u.IsPINCodeUser(), SponsorID: u.SponsorID,
 	}
 }
 
@@ -160,6 +172,57 @@ func (s *Services) unlock(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 		return httpapi.Response{}, err
 	}
 	return httpapi.Response{Status: http.StatusNoContent}, nil
+}
+
+func (s *Services) generatePINCode(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	if err := r.Decode(&struct{}{}); err != nil {
+		return httpapi.Response{}, err
+	}
+	code, err := s.PINSignup.Generate(ctx, r.Tenant, r.Caller.User.ID, r.Params["userId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusCreated, Body: map[string]string{"pinCode": code}}, nil
+}
+
+func (s *Services) revokePINCode(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	if err := s.PINSignup.Revoke(ctx, r.Tenant, r.Caller.User.ID, r.Params["userId"]); err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusNoContent}, nil
+}
+
+func (s *Services) emailPINCode(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in struct {
+		To string `json:"to"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
+	}
+	sentTo, err := s.PINSignup.Email(ctx, r.Tenant, r.Caller.User.ID, r.Params["userId"], in.To)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusAccepted, Body: map[string]string{"sentTo": sentTo}}, nil
+}
+
+func (s *Services) signUp(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in struct {
+		PINCode  string `json:"pinCode"`
+		Email    string `json:"email"`
+		Username string `json:"username"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
+	}
+	u, err := s.PINSignup.SignUp(ctx, r.Tenant, pinsignup.Signup{
+		PINCode: in.PINCode, Email: in.Email, Username: in.Username,
+		Client: r.Header("X-Client"), SourceAddress: reqctx.SourceIP(ctx),
+	})
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusCreated, Body: map[string]string{"userId": u.ID, "username": u.Username}}, nil
 }
 
 // TokenAuth authenticates bearer tokens: the signature and expiry, the

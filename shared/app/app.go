@@ -24,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/notify"
 	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/ses"
@@ -94,6 +95,7 @@ type Deps struct {
 	Notifier  *notify.Notifier
 	Tokens    *token.Issuer
 	Passwords *password.Service
+	PINSignup *pinsignup.Service
 }
 
 // NewDeps builds the SDK clients, loads the keys and builds the services.
@@ -123,9 +125,11 @@ func NewDeps(ctx context.Context, c Config, logger *slog.Logger) (*Deps, error) 
 func Build(c Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.Keys, store *dynamo.Store, mailer latchkey.Mailer, sms latchkey.SMSSender) *Deps {
 	n := &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, SMS: sms, From: c.SenderEmail}
 	tokens := &token.Issuer{Key: keys.SigningKey, Now: now, TTL: time.Hour}
+	passwords := &password.Service{Store: store, Notify: n, Tokens: tokens, HMACKey: keys.HMACKey, Now: now}
 	return &Deps{
 		Config: c, Logger: logger, Now: now, Keys: keys, Store: store, Notifier: n, Tokens: tokens,
-		Passwords: &password.Service{Store: store, Notify: n, Tokens: tokens, HMACKey: keys.HMACKey, Now: now},
+		Passwords: passwords,
+		PINSignup: &pinsignup.Service{Store: store, Passwords: passwords, Notify: n, HMACKey: keys.HMACKey, DataKey: keys.DataKey, Now: now},
 	}
 }
 
@@ -147,7 +151,7 @@ func loadKeys(ctx context.Context, c Config) (*secrets.Keys, error) {
 // Server returns the HTTP server of the named function: the handlers of its
 // routes only, with token authentication.
 func (d *Deps) Server(function string) (*httpapi.Server, error) {
-	all := api.Handlers(&api.Services{Passwords: d.Passwords})
+	all := api.Handlers(&api.Services{Passwords: d.Passwords, PINSignup: d.PINSignup})
 	mine := map[string]httpapi.HandlerFunc{}
 	for _, r := range routes.ForFunction(function) {
 		h, ok := all[r.Key()]

@@ -72,6 +72,14 @@ var expected = map[string]outcome{
 	"password-reset.lock.json":  {status: http.StatusNoContent},
 	// Unlocking a user who is not locked succeeds.
 	"password-reset.unlock.json": {status: http.StatusNoContent},
+	// admin already holds a PIN code (the fixture gave one): a new one replaces it.
+	"pin-signup.generate.json": {status: http.StatusCreated, keys: []string{"pinCode"}},
+	"pin-signup.revoke.json":   {status: http.StatusNoContent},
+	// admin's current code goes to the other address in the body, masked in the answer.
+	"pin-signup.email.json": {status: http.StatusAccepted, keys: []string{"sentTo"}, fields: map[string]any{"sentTo": "r***@d***.example"}},
+	// The tenant allows web signup, but the code in the file is made up (real
+	// ones are random and shown once): the documented answer for a wrong code.
+	"pin-signup.signup.json": {status: http.StatusUnauthorized, code: latchkey.EInvalidPINCode, keys: []string{"error"}},
 }
 
 // sampleEvents returns the names of the payload-2.0 files in events/.
@@ -149,6 +157,24 @@ func newDemo(t *testing.T) *app.Deps {
 	if _, err := d.Passwords.CompleteNewPassword(ctx, "demo", res.Session, samplePassword); err != nil {
 		t.Fatalf("set admin's password: %v", err)
 	}
+	// PIN-code signup from the web pages, and admin holds a PIN code.
+	tn, err := d.Store.GetTenant(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.Settings.PINSignup = latchkey.PINSignupWeb
+	if err := d.Store.PutTenantSettings(ctx, "demo", tn.Settings); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := d.Store.GetUserByUsername(ctx, "demo", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := d.PINSignup.Generate(ctx, "demo", admin.ID, admin.ID)
+	if err != nil {
+		t.Fatalf("give admin a PIN code: %v", err)
+	}
+	testenv.Remember(code)
 	return d
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/templates"
 )
@@ -22,6 +23,21 @@ type auditItem struct {
 	PK, SK string
 	latchkey.AuditEvent
 	TTL int64 `dynamodbav:"ttl"`
+}
+
+// Audit records a security event: in the tenant's audit log (its time and
+// request id filled in from the store's clock and ctx) and in the log
+// (identifiers and outcome only, never a secret). A failed write is logged,
+// not returned: the audit never fails the request it describes.
+func (s *Store) Audit(ctx context.Context, tid, actor, subject, action, result, reason string) {
+	reqctx.Logger(ctx).Info("audit", "tenant", tid, "actor", actor, "subject", subject, "action", action, "result", result, "reason", reason)
+	err := s.AppendAudit(ctx, latchkey.AuditEvent{
+		TenantID: tid, Actor: actor, Subject: subject, Action: action, Result: result, Reason: reason,
+		At: s.now(), RequestID: reqctx.RequestID(ctx),
+	})
+	if err != nil {
+		reqctx.Logger(ctx).Error("audit write failed", "action", action, "error", err)
+	}
 }
 
 // AppendAudit adds an event to its tenant's audit log.

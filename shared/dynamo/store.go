@@ -84,6 +84,41 @@ func cancelReasons(err error) []string {
 	return out
 }
 
+// transact runs a write transaction. When it is cancelled only because a
+// concurrent transaction touched the same items (TransactionConflict), it is
+// retried a few times, so the caller sees the conditions' verdict instead.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if !onlyConflicts(cancelReasons(err)) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(10*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// onlyConflicts reports whether a cancelled transaction failed for
+// TransactionConflict and no condition.
+func onlyConflicts(reasons []string) bool {
+	conflict := false
+	for _, r := range reasons {
+		switch r {
+		case "TransactionConflict":
+			conflict = true
+		case "None", "":
+		default:
+			return false
+		}
+	}
+	return conflict
+}
+
 func (s *Store) get(ctx context.Context, pk, sk string, out any) (bool, error) {
 	res, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true),
@@ -183,6 +218,9 @@ type userItem struct {
 	SponsorID              string          `dynamodbav:"sponsorId,omitempty"`
 	CreatedAt              time.Time       `dynamodbav:"createdAt"`
 	LastLoginAt            time.Time       `dynamodbav:"lastLoginAt,omitempty"`
+	PINCodeMAC             string          `dynamodbav:"pinCodeMac,omitempty"`
+	PINCodeSealed          string          `dynamodbav:"pinCodeSealed,omitempty"`
+	PINCodeSetAt           time.Time       `dynamodbav:"pinCodeSetAt,omitempty"`
 }
 
 func toUserItem(u latchkey.User) userItem {
@@ -193,6 +231,7 @@ func toUserItem(u latchkey.User) userItem {
 		Roles: u.Roles, PasswordHash: u.PasswordHash, SessionVersion: u.SessionVersion,
 		PasswordChangedAt: u.PasswordChangedAt, Permissions: u.Permissions, Profiles: u.Profiles,
 		CompanyExceptions: u.CompanyExceptions, SponsorID: u.SponsorID, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt,
+		PINCodeMAC: u.PINCodeMAC, PINCodeSealed: u.PINCodeSealed, PINCodeSetAt: u.PINCodeSetAt,
 	}
 }
 
@@ -202,6 +241,7 @@ func (it userItem) user() *latchkey.User {
 		Roles: it.Roles, PasswordHash: it.PasswordHash, SessionVersion: it.SessionVersion,
 		PasswordChangedAt: it.PasswordChangedAt, Permissions: it.Permissions, Profiles: it.Profiles,
 		CompanyExceptions: it.CompanyExceptions, SponsorID: it.SponsorID, CreatedAt: it.CreatedAt, LastLoginAt: it.LastLoginAt,
+		PINCodeMAC: it.PINCodeMAC, PINCodeSealed: it.PINCodeSealed, PINCodeSetAt: it.PINCodeSetAt,
 	}
 }
 
@@ -256,7 +296,7 @@ func (s *Store) CreateUser(ctx context.Context, u latchkey.User, tp *TempPasswor
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
-	_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err = s.transact(ctx, items)
 	if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
 		return latchkey.Errorf(latchkey.EUsernameTaken, "That username is taken.")
 	}
@@ -299,9 +339,13 @@ func (s *Store) GetUserByUsername(ctx context.Context, tid, username string) (*l
 func (s *Store) ListUsers(ctx context.Context, tid, cursor string, limit int) (users []latchkey.User, next string, err error) {
 	in := &dynamodb.QueryInput{
 		TableName: &s.table, IndexName: aws.String(IndexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk AND GSI1SK > :after"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(usersIndexKey(tid)), ":after": str(cursor)},
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(usersIndexKey(tid))},
 		Limit:                     aws.Int32(int32(limit)),
+	}
+	if cursor != "" {
+		in.KeyConditionExpression = aws.String("GSI1PK = :pk AND GSI1SK > :after")
+		in.ExpressionAttributeValues[":after"] = str(cursor)
 	}
 	res, err := s.api.Query(ctx, in)
 	if err != nil {
@@ -364,7 +408,7 @@ func (s *Store) ResetPassword(ctx context.Context, tid, uid string, tp TempPassw
 	if err != nil {
 		return err
 	}
-	_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(userKey(tid, uid), skUser),
 			UpdateExpression:          aws.String("REMOVE passwordHash ADD sessionVersion :one"),
@@ -372,7 +416,7 @@ func (s *Store) ResetPassword(ctx context.Context, tid, uid string, tp TempPassw
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 		}},
 		{Put: put},
-	}})
+	})
 	if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
 		return latchkey.Errorf(latchkey.ENotFound, "User not found.")
 	}
@@ -446,7 +490,7 @@ func (s *Store) GetChallenge(ctx context.Context, tid, mac string) (*Challenge, 
 // the user's new session version.
 func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *Challenge, newHash string) (int, error) {
 	now := s.now()
-	_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: key(challengeKey(tid, c.MAC), skChallenge),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND #ttl > :now"),
@@ -462,7 +506,7 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *Challenge,
 			},
 		}},
 		{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW)}},
-	}})
+	})
 	if r := cancelReasons(err); len(r) > 0 {
 		return 0, latchkey.Errorf(latchkey.EInvalidSession, "The session is invalid or has expired. Sign in again.")
 	}
@@ -482,7 +526,7 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *Challenge,
 // returns EConflict when the version moved.
 func (s *Store) ChangePassword(ctx context.Context, tid, uid string, expectedVersion int, newHash string) error {
 	now := s.now()
-	_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := s.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(userKey(tid, uid), skUser),
 			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t ADD sessionVersion :one"),
@@ -492,7 +536,7 @@ func (s *Store) ChangePassword(ctx context.Context, tid, uid string, expectedVer
 			},
 		}},
 		{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(tid, uid), skTempPW)}},
-	}})
+	})
 	if r := cancelReasons(err); len(r) > 0 {
 		return latchkey.Errorf(latchkey.EConflict, "The password was changed meanwhile. Sign in again.")
 	}

@@ -117,7 +117,17 @@ type User struct {
 	SponsorID string `json:"sponsorId,omitempty"`
 	// LastLoginAt is set at every successful sign-in.
 	LastLoginAt time.Time `json:"lastLoginAt,omitempty"`
+	// PINCodeMAC is the keyed HMAC of the user's PIN code (empty when the user
+	// is not a PIN-code user); PINCodeSealed is the code encrypted with the
+	// data key, so that an admin can e-mail it again. Neither is ever shown.
+	PINCodeMAC    string `json:"-"`
+	PINCodeSealed string `json:"-"`
+	// PINCodeSetAt is when the current PIN code was generated.
+	PINCodeSetAt time.Time `json:"pinCodeSetAt,omitempty"`
 }
+
+// IsPINCodeUser reports whether the user holds a PIN code.
+func (u *User) IsPINCodeUser() bool { return u.PINCodeMAC != "" }
 
 // HasRole reports whether the user holds role r.
 func (u *User) HasRole(r Role) bool {

@@ -77,17 +77,9 @@ func (s *Service) anonSubject(u *latchkey.User, norm string) string {
 	return "username-mac:" + secure.MAC(s.HMACKey, "audit-username", norm)[:16]
 }
 
-// audit records a security event in the tenant's audit trail and in the log
-// (identifiers and outcome only, never a secret).
+// audit records a security event (see dynamo.Store.Audit).
 func (s *Service) audit(ctx context.Context, tid, actor, subject, action, result, reason string) {
-	reqctx.Logger(ctx).Info("audit", "tenant", tid, "actor", actor, "subject", subject, "action", action, "result", result, "reason", reason)
-	err := s.Store.AppendAudit(ctx, latchkey.AuditEvent{
-		TenantID: tid, Actor: actor, Subject: subject, Action: action, Result: result, Reason: reason,
-		At: s.Now(), RequestID: reqctx.RequestID(ctx),
-	})
-	if err != nil {
-		reqctx.Logger(ctx).Error("audit write failed", "action", action, "error", err)
-	}
+	s.Store.Audit(ctx, tid, actor, subject, action, result, reason)
 }
 
 // SignIn checks a username and password. It returns a token, or a

@@ -20,6 +20,8 @@ type NewUser struct {
 	Permissions       []string
 	Profiles          []string
 	CompanyExceptions []string
+	// SponsorID is the PIN-code user creating this user, if any.
+	SponsorID string
 }
 
 // CreateUser creates a user of tenant t with a temporary password (valid for
@@ -55,7 +57,7 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 	u := latchkey.User{
 		TenantID: t.ID, ID: id, Username: username, Email: email, Mobile: nu.Mobile, Roles: nu.Roles,
 		Permissions: nu.Permissions, Profiles: nu.Profiles, CompanyExceptions: nu.CompanyExceptions,
-		CreatedAt: s.Now(),
+		CreatedAt: s.Now(), SponsorID: nu.SponsorID,
 	}
 	if err := s.Store.CreateUser(ctx, u, &tp); err != nil {
 		s.audit(ctx, t.ID, actor, latchkey.NormalizeUsername(username), "user.create", latchkey.ResultFailure, latchkey.ErrorCode(err))

@@ -83,6 +83,7 @@ func (r Route) Allows(roles []latchkey.Role) bool {
 }
 
 var (
+	admin      = []latchkey.Role{latchkey.RoleAdmin}
 	agent      = []latchkey.Role{latchkey.RoleAgent, latchkey.RoleAdmin}
 	adminAgent = []latchkey.Role{latchkey.RoleAdmin, latchkey.RoleAgent}
 	anyUser    = []latchkey.Role{latchkey.RoleUser, latchkey.RoleAgent, latchkey.RoleAdmin}
@@ -100,6 +101,11 @@ var functions = []Function{
 		Description: "Forgot password, agent/admin reset, change own password, lock and unlock",
 		Needs:       Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
 	},
+	{
+		Name:        FnPINSignup,
+		Description: "PIN codes (generate, revoke, e-mail) and PIN-code signup",
+		Needs:       Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
+	},
 }
 
 // routes lists every API route.
@@ -111,6 +117,10 @@ var routes = []Route{
 	{Method: "POST", Path: "/users/{userId}/password-reset", Function: FnPasswordReset, Roles: agent, Summary: "Replace a user's password with a temporary one and e-mail it"},
 	{Method: "POST", Path: "/users/{userId}/lock", Function: FnPasswordReset, Roles: adminAgent, Summary: "Lock a user's sign-in until unlocked"},
 	{Method: "POST", Path: "/users/{userId}/unlock", Function: FnPasswordReset, Roles: adminAgent, Summary: "Unlock a user's sign-in"},
+	{Method: "POST", Path: "/users/{userId}/pin-code", Function: FnPINSignup, Roles: admin, Summary: "Generate (or regenerate) a user's PIN code, shown once"},
+	{Method: "DELETE", Path: "/users/{userId}/pin-code", Function: FnPINSignup, Roles: admin, Summary: "Revoke a user's PIN code"},
+	{Method: "POST", Path: "/users/{userId}/pin-code/email", Function: FnPINSignup, Roles: admin, Summary: "E-mail a user's current PIN code to them or to another address"},
+	{Method: "POST", Path: "/signups", Function: FnPINSignup, Summary: "Create a user with a PIN code, in the likeness of its holder"},
 }
 
 // Functions returns every function, sorted by name.

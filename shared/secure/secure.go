@@ -186,25 +186,34 @@ func TemporaryPassword() (string, error) {
 	}
 }
 
-// PINCode returns a PIN code for PIN-code signup: 12 characters of the
-// unambiguous alphabet (about 69 bits, above the 50 PRODUCT.md asks for),
-// shown in groups of four ("ABCD-EFGH-JKLM").
+// PINCodeAlphabet is the alphabet of PIN codes: 31 upper-case letters and
+// digits without look-alikes (no 0/O, 1/I/L), so a code read aloud or typed in
+// any case works.
+const PINCodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+// PINCodeLen is the number of random characters in a PIN code.
+const PINCodeLen = 12
+
+// PINCode returns a PIN code for PIN-code signup: 12 characters of
+// PINCodeAlphabet (12 × log2(31) ≈ 59 bits, above the 50 PRODUCT.md asks
+// for), shown in groups of four ("ABCD-EFGH-JKMN").
 func PINCode() (string, error) {
-	s, err := RandomString(12, Unambiguous)
+	s, err := RandomString(PINCodeLen, PINCodeAlphabet)
 	if err != nil {
 		return "", err
 	}
 	return s[0:4] + "-" + s[4:8] + "-" + s[8:12], nil
 }
 
-// NormalizePINCode removes spaces and hyphens a person may type in a PIN code.
+// NormalizePINCode removes the spaces and hyphens a person may type in a PIN
+// code and upper-cases it.
 func NormalizePINCode(s string) string {
-	return strings.Map(func(r rune) rune {
+	return strings.ToUpper(strings.Map(func(r rune) rune {
 		if r == '-' || r == ' ' || r == '\t' {
 			return -1
 		}
 		return r
-	}, s)
+	}, s))
 }
 
 // NewID returns a random identifier: 16 lowercase base32 characters (80 bits).

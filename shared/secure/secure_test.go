@@ -1,6 +1,7 @@
 package secure
 
 import (
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -95,10 +96,13 @@ func TestGenerators(t *testing.T) {
 		t.Fatalf("got id %q, want 16 lowercase base32", id)
 	}
 	pc, _ := PINCode()
-	if !regexp.MustCompile(`^[A-Za-z2-9]{4}-[A-Za-z2-9]{4}-[A-Za-z2-9]{4}$`).MatchString(pc) {
-		t.Fatalf("got PIN code %q, want XXXX-XXXX-XXXX", pc)
+	if !regexp.MustCompile(`^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$`).MatchString(pc) || strings.ContainsAny(pc, "01OIL") {
+		t.Fatalf("got PIN code %q, want XXXX-XXXX-XXXX without look-alikes", pc)
 	}
-	if got := NormalizePINCode(" " + pc + " "); got != strings.ReplaceAll(pc, "-", "") {
+	if bits := float64(PINCodeLen) * math.Log2(float64(len(PINCodeAlphabet))); bits < 50 {
+		t.Fatalf("PIN code entropy: got %.1f bits, want at least 50", bits)
+	}
+	if got := NormalizePINCode(" " + strings.ToLower(pc) + " "); got != strings.ReplaceAll(pc, "-", "") {
 		t.Fatalf("NormalizePINCode: got %q", got)
 	}
 }

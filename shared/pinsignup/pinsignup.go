@@ -1,0 +1,288 @@
+// Package pinsignup is PIN-code signup (PRODUCT.md, "PIN-code signup"): an
+// admin gives a user a PIN code; the holder creates new users in their own
+// likeness with it from the sign-in page. Codes are never stored in
+// plaintext: a keyed HMAC finds the holder, and a copy sealed with the data
+// key lets an admin e-mail the current code again.
+package pinsignup
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/notify"
+	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/templates"
+)
+
+// Clients that may send X-Client.
+const (
+	ClientWeb     = "web"
+	ClientMobile  = "mobile"
+	ClientDesktop = "desktop"
+)
+
+// Limits bound failed signups. Every attempt takes a slot from both counters
+// before the code is checked (a conditional write, so concurrent attempts
+// cannot exceed them); a signup that succeeds, or fails for a reason other
+// than the code, gives its slots back.
+type Limits struct {
+	// PerAddress failed attempts per source address in AddressWindow.
+	PerAddress    int
+	AddressWindow time.Duration
+	// PerTenant failed attempts per tenant in TenantWindow, whatever the address.
+	PerTenant    int
+	TenantWindow time.Duration
+}
+
+// DefaultLimits are the limits a Service uses when its Limits are zero.
+var DefaultLimits = Limits{PerAddress: 10, AddressWindow: 15 * time.Minute, PerTenant: 100, TenantWindow: time.Hour}
+
+// Service generates, e-mails and revokes PIN codes and signs users up with them.
+type Service struct {
+	Store     *dynamo.Store
+	Passwords *password.Service
+	Notify    *notify.Notifier
+	// HMACKey keys the PIN codes' MACs; DataKey seals their recoverable copies.
+	HMACKey, DataKey []byte
+	Now              latchkey.Clock
+	Limits           Limits
+}
+
+const (
+	macPurpose = "pin-code"
+	rateAddr   = "signup-addr"
+	rateTenant = "signup-tenant"
+)
+
+func (s *Service) limits() Limits {
+	if s.Limits.PerAddress == 0 {
+		return DefaultLimits
+	}
+	return s.Limits
+}
+
+func (s *Service) mac(code string) string {
+	return secure.MAC(s.HMACKey, macPurpose, secure.NormalizePINCode(code))
+}
+
+// aad binds a sealed code to its tenant and user.
+func aad(tid, uid string) string { return "pin-code/" + tid + "/" + uid }
+
+// Generate gives user uid a new random PIN code, replacing any previous one
+// at once, and returns it: the only time it is shown. It returns ENotFound
+// or EConflict (a concurrent change).
+func (s *Service) Generate(ctx context.Context, tid, actorID, uid string) (string, error) {
+	u, err := s.Store.GetUser(ctx, tid, uid)
+	if err != nil {
+		return "", err
+	}
+	code, err := secure.PINCode()
+	if err != nil {
+		return "", err
+	}
+	sealed, err := secure.Seal(s.DataKey, code, aad(tid, uid))
+	if err != nil {
+		return "", err
+	}
+	if err := s.Store.SetPINCode(ctx, tid, uid, u.PINCodeMAC, s.mac(code), sealed); err != nil {
+		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.generate", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		return "", err
+	}
+	action := "pin_code.generate"
+	if u.IsPINCodeUser() {
+		action = "pin_code.regenerate"
+	}
+	s.Store.Audit(ctx, tid, actorID, uid, action, latchkey.ResultSuccess, "")
+	return code, nil
+}
+
+// Revoke removes user uid's PIN code; it stops working at once. Revoking a
+// user without a code changes nothing. It returns ENotFound or EConflict.
+func (s *Service) Revoke(ctx context.Context, tid, actorID, uid string) error {
+	u, err := s.Store.GetUser(ctx, tid, uid)
+	if err != nil {
+		return err
+	}
+	if !u.IsPINCodeUser() {
+		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.revoke", latchkey.ResultSuccess, "no_code")
+		return nil
+	}
+	if err := s.Store.RevokePINCode(ctx, tid, uid, u.PINCodeMAC); err != nil {
+		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.revoke", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		return err
+	}
+	s.Store.Audit(ctx, tid, actorID, uid, "pin_code.revoke", latchkey.ResultSuccess, "")
+	return nil
+}
+
+// Email sends user uid's current PIN code with the PINCODE_EMAIL_BODY layout
+// to the address to, or to the user's own address when to is empty, and
+// returns the masked address. It returns ENotFound (no such user, or the user
+// has no PIN code), EValidation (a bad address) or ENoEmail.
+func (s *Service) Email(ctx context.Context, tid, actorID, uid, to string) (string, error) {
+	t, err := s.Store.GetTenant(ctx, tid)
+	if err != nil {
+		return "", err
+	}
+	u, err := s.Store.GetUser(ctx, tid, uid)
+	if err != nil {
+		return "", err
+	}
+	if !u.IsPINCodeUser() {
+		return "", latchkey.Errorf(latchkey.ENotFound, "The user has no PIN code.")
+	}
+	if to != "" {
+		if to, err = latchkey.ValidateEmail(to); err != nil {
+			return "", err
+		}
+	} else if to = u.Email; to == "" {
+		return "", latchkey.Errorf(latchkey.ENoEmail, "The user has no e-mail address: give one in \"to\".")
+	}
+	code, err := secure.Open(s.DataKey, u.PINCodeSealed, aad(tid, uid))
+	if err != nil {
+		return "", err
+	}
+	if err := s.Notify.Email(ctx, t, to, templates.PINCodeEmailBody, map[string]string{"pinCode": code, "username": u.Username}); err != nil {
+		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.email", latchkey.ResultFailure, "send_failed")
+		return "", err
+	}
+	reason := "to_holder"
+	if to != u.Email {
+		reason = "to_other_address"
+	}
+	s.Store.Audit(ctx, tid, actorID, uid, "pin_code.email", latchkey.ResultSuccess, reason)
+	return latchkey.MaskEmail(to), nil
+}
+
+// Signup is a request to create a user with a PIN code.
+type Signup struct {
+	PINCode  string
+	Email    string
+	Username string
+	// Client is the X-Client header: web, mobile or desktop.
+	Client string
+	// SourceAddress is the caller's IP address, for the rate limit.
+	SourceAddress string
+}
+
+// errInvalidCode is the one answer to every wrong, unknown, replaced or
+// revoked code.
+func errInvalidCode() error {
+	return latchkey.Errorf(latchkey.EInvalidPINCode, "The PIN code is not valid.")
+}
+
+// SignUp creates a user in the likeness of the PIN code's holder: the
+// holder's permissions, profiles and company exceptions, the role user
+// (never admin), the holder recorded as sponsor, and a temporary password
+// e-mailed with PASSWORD_EMAIL_NEW. It returns EValidation, ENotFound
+// (tenant), EPINSignupDisabled, ERateLimited (with the seconds to wait),
+// EInvalidPINCode or EUsernameTaken.
+func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.User, error) {
+	switch in.Client {
+	case ClientWeb, ClientMobile, ClientDesktop:
+	default:
+		return nil, latchkey.Errorf(latchkey.EValidation, "The X-Client header must be web, mobile or desktop.")
+	}
+	t, err := s.Store.GetTenant(ctx, tid)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Settings.PINSignup {
+	case latchkey.PINSignupAll:
+	case latchkey.PINSignupWeb:
+		if in.Client != ClientWeb {
+			return nil, latchkey.Errorf(latchkey.EPINSignupDisabled, "PIN-code signup is available on the web pages only.")
+		}
+	default:
+		return nil, latchkey.Errorf(latchkey.EPINSignupDisabled, "PIN-code signup is not enabled.")
+	}
+	if in.PINCode == "" {
+		return nil, latchkey.Errorf(latchkey.EValidation, "pinCode is required.")
+	}
+	username, err := latchkey.ValidateUsername(in.Username)
+	if err != nil {
+		return nil, err
+	}
+	email, err := latchkey.ValidateEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+
+	release, err := s.take(ctx, tid, in.SourceAddress)
+	if err != nil {
+		return nil, err
+	}
+	sponsor, err := s.Store.UserByPINCode(ctx, tid, s.mac(in.PINCode))
+	if latchkey.ErrorCode(err) == latchkey.ENotFound {
+		// The slots stay taken: this is the failure the limits count.
+		s.Store.Audit(ctx, tid, "anonymous", "address:"+in.SourceAddress, "signup.pin_code", latchkey.ResultFailure, latchkey.EInvalidPINCode)
+		return nil, errInvalidCode()
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	u, _, err := s.Passwords.CreateUser(ctx, t, sponsor.ID, password.NewUser{
+		Username: username, Email: email, Roles: []latchkey.Role{latchkey.RoleUser},
+		Permissions: sponsor.Permissions, Profiles: sponsor.Profiles, CompanyExceptions: sponsor.CompanyExceptions,
+		SponsorID: sponsor.ID,
+	})
+	release()
+	if err != nil && u == nil {
+		s.Store.Audit(ctx, tid, sponsor.ID, latchkey.NormalizeUsername(username), "signup.pin_code", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		return nil, err
+	}
+	s.Store.Audit(ctx, tid, sponsor.ID, u.ID, "signup.pin_code", latchkey.ResultSuccess, "")
+	if err != nil {
+		// The user exists; only the e-mail failed. Forgot-password recovers.
+		return nil, err
+	}
+	return u, nil
+}
+
+// take reserves one attempt from the address and the tenant limits and
+// returns the function that gives both back. It returns ERateLimited with
+// the seconds until the window ends when either limit is reached.
+func (s *Service) take(ctx context.Context, tid, addr string) (func(), error) {
+	l := s.limits()
+	if addr == "" {
+		addr = "unknown"
+	}
+	ok, wait, err := s.Store.TakeRate(ctx, tid, rateAddr, addr, l.PerAddress, l.AddressWindow)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.Store.Audit(ctx, tid, "anonymous", "address:"+addr, "signup.pin_code", latchkey.ResultDenied, "rate_limited_address")
+		return nil, rateLimited(wait)
+	}
+	ok, wait, err = s.Store.TakeRate(ctx, tid, rateTenant, "all", l.PerTenant, l.TenantWindow)
+	if err == nil && !ok {
+		s.Store.Audit(ctx, tid, "anonymous", "address:"+addr, "signup.pin_code", latchkey.ResultDenied, "rate_limited_tenant")
+		err = rateLimited(wait)
+	}
+	if err != nil {
+		_ = s.Store.ReleaseRate(ctx, tid, rateAddr, addr, l.AddressWindow)
+		return nil, err
+	}
+	return func() {
+		// A context that outlives a cancelled request: the slots must come back.
+		bg := context.WithoutCancel(ctx)
+		_ = s.Store.ReleaseRate(bg, tid, rateAddr, addr, l.AddressWindow)
+		_ = s.Store.ReleaseRate(bg, tid, rateTenant, "all", l.TenantWindow)
+	}, nil
+}
+
+func rateLimited(wait time.Duration) error {
+	secs := int(wait.Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
+	}
+	e := latchkey.Errorf(latchkey.ERateLimited, "Too many failed signups. Try again in %s seconds.", strconv.Itoa(secs))
+	e.RetryAfterSeconds = secs
+	return e
+}
