@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,15 +15,12 @@ import (
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/routes"
-	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/secure"
-	"github.com/latchkey/latchkey/shared/ses"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -42,18 +38,7 @@ type local struct {
 
 func newLocal(t *testing.T) *local {
 	t.Helper()
-	db, table := testenv.NewTable(t)
-	master, err := secrets.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := secrets.Derive(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := app.Build(app.Config{TableName: table, SenderEmail: "no-reply@latchkey.test"},
-		testenv.Logger(),
-		time.Now, keys, dynamo.New(db, table, time.Now), ses.New(testenv.SESClient(t), "no-reply@latchkey.test"), nil)
+	d := testenv.NewDeps(t, time.Now)
 	d.Passwords.ResetFloor = -1
 	gw := &httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{}}
 	for _, f := range routes.Functions() {
@@ -134,26 +119,9 @@ func (l *local) want(r reply, status int, what string) reply {
 	return r
 }
 
-var tempPW = regexp.MustCompile(`(?m)^\s*([A-Za-z0-9]{16})\s*$`)
-
 func (l *local) tempPassword(to string, not ...string) string {
 	l.t.Helper()
-	var got string
-	testenv.WaitForEmail(l.t, to, func(e devstack.ReceivedEmail) bool {
-		for _, m := range tempPW.FindAllStringSubmatch(e.Text, -1) {
-			fresh := true
-			for _, n := range not {
-				fresh = fresh && n != m[1]
-			}
-			if fresh {
-				got = m[1]
-				return true
-			}
-		}
-		return false
-	})
-	remember(got)
-	return got
+	return testenv.TempPassword(l.t, to, not...)
 }
 
 // signInNew signs in with a temporary password and completes the challenge.

@@ -1,24 +1,14 @@
 // Command password-reset is the Lambda function serving the routes that shared/routes
-// assigns to "password-reset". Configuration is read and clients are built once, at
-// cold start; a missing setting stops the start-up with a clear message.
+// assigns to "password-reset". app.MustHandler reads the configuration and builds the
+// clients once, at cold start; a missing setting stops the start-up with a
+// clear message.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/routes"
 )
 
-func main() {
-	h, err := app.Main(context.Background(), routes.FnPasswordReset)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { lambda.Start(app.MustHandler(routes.FnPasswordReset)) }

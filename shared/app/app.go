@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/latchkey/latchkey/shared/api"
+	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -141,9 +141,9 @@ func loadKeys(ctx context.Context, c Config) (*secrets.Keys, error) {
 		}
 		return secrets.LoadOrCreateFile(path)
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awscfg.Load(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
 	return secrets.FromSecretsManager(ctx, secretsmanager.NewFromConfig(awsCfg), c.SecretARN)
 }
@@ -164,6 +164,18 @@ func (d *Deps) Server(function string) (*httpapi.Server, error) {
 		return nil, fmt.Errorf("function %q serves no route", function)
 	}
 	return &httpapi.Server{Handlers: mine, Auth: &api.TokenAuth{Tokens: d.Tokens, Store: d.Store}, Logger: d.Logger}, nil
+}
+
+// MustHandler is Main for a function's main package: it returns the
+// handler, or prints why the function cannot start and exits with status 1
+// (Lambda then reports the failed initialisation).
+func MustHandler(function string) Handler {
+	h, err := Main(context.Background(), function)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return h
 }
 
 // Handler is the Lambda handler type of every HTTP function.

@@ -17,12 +17,9 @@ import (
 
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/routes"
-	"github.com/latchkey/latchkey/shared/secrets"
-	"github.com/latchkey/latchkey/shared/ses"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -131,19 +128,8 @@ func routeOf(t *testing.T, raw []byte) routes.Route {
 func newDemo(t *testing.T) *app.Deps {
 	t.Helper()
 	ctx := context.Background()
-	db, table := testenv.NewTable(t)
 	clock := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
-	master, err := secrets.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := secrets.Derive(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := app.Build(app.Config{TableName: table, SenderEmail: sender},
-		testenv.Logger(), clock.Now, keys,
-		dynamo.New(db, table, clock.Now), ses.New(testenv.SESClient(t), sender), nil)
+	d := testenv.NewDeps(t, clock.Now)
 	d.Passwords.ResetFloor = -1
 	_, _, temp, err := d.Passwords.CreateTenant(ctx, "demo", "Demo", "admin", "admin@demo.example")
 	if err != nil {

@@ -3,7 +3,6 @@ package password_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,13 +12,10 @@ import (
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
-	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/secure"
-	"github.com/latchkey/latchkey/shared/ses"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -43,20 +39,8 @@ var start = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, table := testenv.NewTable(t)
 	clock := testclock.New(start)
-	master, err := secrets.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := secrets.Derive(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sesClient := testenv.SESClient(t)
-	d := app.Build(app.Config{TableName: table, SenderEmail: "no-reply@latchkey.test"},
-		testenv.Logger(), clock.Now, keys,
-		dynamo.New(db, table, clock.Now), ses.New(sesClient, "no-reply@latchkey.test"), nil)
+	d := testenv.NewDeps(t, clock.Now)
 	d.Passwords.ResetFloor = -1
 	f := &fixture{t: t, ctx: ctx, clock: clock, deps: d, svc: d.Passwords, id: "t" + randomString(t, 10), seen: map[string][]string{}}
 	tn, _, _, err := d.Passwords.CreateTenant(ctx, f.id, "Test "+f.id, "admin", f.email("admin"))
@@ -81,28 +65,12 @@ func (f *fixture) email(local string) string {
 	return fmt.Sprintf("%s@%s.latchkey.test", local, f.id)
 }
 
-var tempPW = regexp.MustCompile(`(?m)^\s*([A-Za-z0-9]{16})\s*$`)
-
 // tempPasswordFrom waits for an e-mail to `to` holding a temporary password
 // newer than the ones already seen and returns it.
 func (f *fixture) tempPasswordFrom(to string, seen ...string) string {
 	f.t.Helper()
-	var got string
-	seen = append(seen, f.seen[to]...)
-	defer func() { f.seen[to] = append(f.seen[to], got); testenv.Remember(got) }()
-	testenv.WaitForEmail(f.t, to, func(e devstack.ReceivedEmail) bool {
-		for _, m := range tempPW.FindAllStringSubmatch(e.Text, -1) {
-			fresh := true
-			for _, s := range seen {
-				fresh = fresh && s != m[1]
-			}
-			if fresh {
-				got = m[1]
-				return true
-			}
-		}
-		return false
-	})
+	got := testenv.TempPassword(f.t, to, append(seen, f.seen[to]...)...)
+	f.seen[to] = append(f.seen[to], got)
 	return got
 }
 

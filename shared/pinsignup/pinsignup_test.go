@@ -13,14 +13,11 @@ import (
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
-	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/secure"
-	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/templates"
 )
 
@@ -43,18 +40,8 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, table := testenv.NewTable(t)
 	clock := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
-	master, err := secrets.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := secrets.Derive(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := app.Build(app.Config{TableName: table, SenderEmail: "no-reply@latchkey.test"}, testenv.Logger(), clock.Now, keys,
-		dynamo.New(db, table, clock.Now), ses.New(testenv.SESClient(t), "no-reply@latchkey.test"), nil)
+	d := testenv.NewDeps(t, clock.Now)
 	id, _ := secure.NewID()
 	f := &fixture{t: t, ctx: ctx, clock: clock, deps: d, svc: d.PINSignup, id: "p" + id[:10]}
 	tn, admin, temp, err := d.Passwords.CreateTenant(ctx, f.id, "Pin "+f.id, "admin", f.email("admin"))
@@ -160,15 +147,7 @@ func TestService_SignUp(t *testing.T) {
 		}
 	})
 	t.Run("the temporary password arrives and leads to the challenge", func(t *testing.T) {
-		var temp string
-		testenv.WaitForEmail(t, f.email("newbie"), func(e devstack.ReceivedEmail) bool {
-			m := regexp.MustCompile(`(?m)^([A-Za-z0-9]{16})$`).FindStringSubmatch(e.Text)
-			if m != nil {
-				temp = m[1]
-			}
-			return m != nil && strings.Contains(e.Subject, "new")
-		})
-		testenv.Remember(temp)
+		temp := testenv.TempPassword(t, f.email("newbie"))
 		res, err := f.deps.Passwords.SignIn(f.ctx, f.tenant.ID, "newbie", temp)
 		if err != nil || res.Challenge != password.ChallengeNewPassword {
 			t.Fatalf("got %+v, %v; want %s", res, err, password.ChallengeNewPassword)

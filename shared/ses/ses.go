@@ -9,11 +9,10 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
+	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
 
@@ -65,14 +64,9 @@ func (m *Mailer) SendEmail(ctx context.Context, e latchkey.Email) (string, error
 // chain, or, when endpoint is set, one pointed at that endpoint (the local
 // emulator) with fixed local credentials.
 func NewClient(ctx context.Context, endpoint string) (*sesv2.Client, error) {
-	var opts []func(*config.LoadOptions) error
-	if endpoint != "" {
-		opts = append(opts, config.WithRegion("us-east-1"),
-			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awscfg.Load(ctx, endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
 	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
 		if endpoint != "" {

@@ -8,12 +8,11 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
 
@@ -67,14 +66,9 @@ func (s *Sender) SendSMS(ctx context.Context, m latchkey.SMS) (string, error) {
 // NewClient returns an SNS client from the standard AWS configuration chain,
 // or, when endpoint is set, one pointed at it with fixed local credentials.
 func NewClient(ctx context.Context, endpoint string) (*sns.Client, error) {
-	var opts []func(*config.LoadOptions) error
-	if endpoint != "" {
-		opts = append(opts, config.WithRegion("us-east-1"),
-			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awscfg.Load(ctx, endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
 	return sns.NewFromConfig(cfg, func(o *sns.Options) {
 		if endpoint != "" {

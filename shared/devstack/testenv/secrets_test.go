@@ -8,7 +8,7 @@ import (
 // The secret check must be able to fail: a remembered value in a log line
 // fails it, an absent one passes, and no logs at all fail it too.
 func TestCheckSecrets(t *testing.T) {
-	reset := func() { logBuf.Reset(); secrets = nil }
+	reset := func() { logBuf.Reset(); remembered = nil }
 	t.Cleanup(reset)
 
 	reset()

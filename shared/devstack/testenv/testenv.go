@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +21,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/ses"
 )
@@ -196,10 +201,10 @@ func NewOutbox(t testing.TB) *devstack.Outbox {
 // appears in any captured log line, or when secrets were remembered but no
 // log line was captured (the check would prove nothing).
 var (
-	logMu    sync.Mutex
-	logBuf   strings.Builder
-	secretMu sync.Mutex
-	secrets  []string
+	logMu      sync.Mutex
+	logBuf     strings.Builder
+	secretMu   sync.Mutex
+	remembered []string
 )
 
 type logWriter struct{}
@@ -225,7 +230,7 @@ func Remember(values ...string) {
 	defer secretMu.Unlock()
 	for _, v := range values {
 		if len(v) >= 6 {
-			secrets = append(secrets, v)
+			remembered = append(remembered, v)
 		}
 	}
 }
@@ -236,18 +241,60 @@ func checkSecrets() error {
 	defer logMu.Unlock()
 	secretMu.Lock()
 	defer secretMu.Unlock()
-	if len(secrets) == 0 {
+	if len(remembered) == 0 {
 		return nil
 	}
 	if logBuf.Len() == 0 {
-		return fmt.Errorf("%d secrets remembered but no log line captured: the secret check would prove nothing", len(secrets))
+		return fmt.Errorf("%d secrets remembered but no log line captured: the secret check would prove nothing", len(remembered))
 	}
 	logs := logBuf.String()
-	for _, s := range secrets {
+	for _, s := range remembered {
 		if strings.Contains(logs, s) {
 			return fmt.Errorf("a secret used in the tests (%d characters, starting %q) appears in the logs", len(s), s[:3])
 		}
 	}
-	fmt.Fprintf(os.Stderr, "secret check: %d secrets, none in %d bytes of logs\n", len(secrets), logBuf.Len())
+	fmt.Fprintf(os.Stderr, "secret check: %d secrets, none in %d bytes of logs\n", len(remembered), logBuf.Len())
 	return nil
+}
+
+// Sender is the From address of the deployments NewDeps builds.
+const Sender = "no-reply@latchkey.test"
+
+// NewDeps builds the whole application on a fresh table, with a new master
+// key, the SES emulator as mailer, logs going to LogWriter and the clock now
+// (a testclock's Now, or time.Now).
+func NewDeps(t testing.TB, now latchkey.Clock) *app.Deps {
+	t.Helper()
+	db, table := NewTable(t)
+	master, err := secrets.GenerateMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secrets.Derive(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.Build(app.Config{TableName: table, SenderEmail: Sender}, Logger(), now, keys,
+		dynamo.New(db, table, now), ses.New(SESClient(t), Sender), nil)
+}
+
+var tempPasswordLine = regexp.MustCompile(`(?m)^\s*([A-Za-z0-9]{16})\s*$`)
+
+// TempPassword waits for an e-mail to the address to holding a temporary
+// password (alone on its line) other than the ones in seen, remembers it as a
+// secret and returns it.
+func TempPassword(t testing.TB, to string, seen ...string) string {
+	t.Helper()
+	var got string
+	WaitForEmail(t, to, func(e devstack.ReceivedEmail) bool {
+		for _, m := range tempPasswordLine.FindAllStringSubmatch(e.Text, -1) {
+			if !slices.Contains(seen, m[1]) {
+				got = m[1]
+				return true
+			}
+		}
+		return false
+	})
+	Remember(got)
+	return got
 }
