@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/ses"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -421,5 +422,51 @@ func TestService_ChangeOwn(t *testing.T) {
 	}
 	testenv.WaitForEmail(t, f.email("mona"), func(e devstack.ReceivedEmail) bool {
 		return strings.Contains(strings.ToLower(e.Subject), "password") && strings.Contains(strings.ToLower(e.Subject+e.Text), "changed")
+	})
+}
+
+// A request leaves nothing half-written: when the e-mail with the temporary
+// password cannot be sent (here: the real SES client against a closed port),
+// the user, or the tenant with its first admin, is not kept.
+func TestService_CreateUser_EmailFailureUndoes(t *testing.T) {
+	f := newFixture(t)
+	good := f.deps.Notifier.Mailer
+	client, err := ses.NewClient(f.ctx, "http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.deps.Notifier.Mailer = ses.New(client, testenv.Sender)
+
+	t.Run("user", func(t *testing.T) {
+		u, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "oscar", Email: f.email("oscar")})
+		if code(err) != latchkey.EServiceUnavailable || u != nil || temp != "" {
+			t.Fatalf("got %v, %q, %v; want nothing and %s", u, temp, err, latchkey.EServiceUnavailable)
+		}
+		if _, err := f.deps.Store.GetUserByUsername(f.ctx, f.tenant.ID, "oscar"); code(err) != latchkey.ENotFound {
+			t.Fatalf("after the failure: got %v, want no user oscar", err)
+		}
+	})
+	t.Run("tenant", func(t *testing.T) {
+		id := "u" + f.id[1:]
+		if _, _, _, err := f.svc.CreateTenant(f.ctx, id, "Undone", "admin", f.email("undone")); code(err) != latchkey.EServiceUnavailable {
+			t.Fatalf("got %v, want %s", err, latchkey.EServiceUnavailable)
+		}
+		if _, err := f.deps.Store.GetTenant(f.ctx, id); code(err) != latchkey.ENotFound {
+			t.Fatalf("after the failure: got %v, want no tenant", err)
+		}
+		f.deps.Notifier.Mailer = good
+		if _, _, temp, err := f.svc.CreateTenant(f.ctx, id, "Undone", "admin", f.email("undone")); err != nil {
+			t.Fatalf("retry: got %v, want success", err)
+		} else {
+			testenv.Remember(temp)
+		}
+	})
+	t.Run("the username is free again", func(t *testing.T) {
+		f.deps.Notifier.Mailer = good
+		if _, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "oscar", Email: f.email("oscar")}); err != nil {
+			t.Fatalf("retry: got %v, want success", err)
+		} else {
+			testenv.Remember(temp)
+		}
 	})
 }

@@ -2,10 +2,12 @@ package password
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/templates"
 )
@@ -27,8 +29,10 @@ type NewUser struct {
 // CreateUser creates a user of tenant t with a temporary password (valid for
 // the tenant's TempPasswordHours) and e-mails it with PASSWORD_EMAIL_NEW. The
 // user, the username claim and the temporary password are written in one
-// transaction; the temporary password is returned only so that the local
-// stack can print the demo admin's. It returns EValidation or EUsernameTaken.
+// transaction, and deleted again when the e-mail cannot be sent; the
+// temporary password is returned only so that the local stack can print the
+// demo admin's. It returns EValidation, EUsernameTaken or
+// EServiceUnavailable (the e-mail failed; nothing was created).
 func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor string, nu NewUser) (*latchkey.User, string, error) {
 	username, err := latchkey.ValidateUsername(nu.Username)
 	if err != nil {
@@ -69,7 +73,14 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 		"expiresAt": tp.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
 	}
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailNew, fields); err != nil {
-		return &u, pw, err
+		// Without the e-mail nobody can sign in as the user: undo the creation
+		// so that a retry starts afresh, and say why.
+		reqctx.Logger(ctx).Error("welcome e-mail failed; user creation undone", "tenant", t.ID, "user", u.ID, "error", err)
+		if derr := s.Store.DeleteNewUser(ctx, u); derr != nil {
+			return nil, "", fmt.Errorf("undo user creation after %v: %w", err, derr)
+		}
+		s.audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultFailure, "email_failed_undone")
+		return nil, "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent, so the user was not created. Try again later.")
 	}
 	return &u, pw, nil
 }
@@ -87,7 +98,8 @@ func ValidateTenantID(id string) error {
 
 // CreateTenant creates a tenant with default settings and its first admin,
 // who receives a temporary password by e-mail. It returns EValidation,
-// ETenantExists or EUsernameTaken.
+// ETenantExists or EServiceUnavailable; when the admin cannot be created the
+// tenant is not kept.
 func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adminEmail string) (*latchkey.Tenant, *latchkey.User, string, error) {
 	if err := ValidateTenantID(id); err != nil {
 		return nil, nil, "", err
@@ -108,7 +120,12 @@ func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adm
 	s.audit(ctx, id, "operator", id, "tenant.create", latchkey.ResultSuccess, "")
 	u, pw, err := s.CreateUser(ctx, &t, "operator", NewUser{Username: adminUsername, Email: adminEmail, Roles: []latchkey.Role{latchkey.RoleAdmin}})
 	if err != nil {
-		return &t, u, pw, err
+		// A tenant without its first admin is of no use: undo it, so that the
+		// operator can run the same command again.
+		if derr := s.Store.DeleteNewTenant(ctx, id); derr != nil {
+			return nil, nil, "", fmt.Errorf("undo tenant creation after %v: %w", err, derr)
+		}
+		return nil, nil, "", err
 	}
 	return &t, u, pw, nil
 }

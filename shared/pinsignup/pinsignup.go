@@ -232,15 +232,11 @@ func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.
 		SponsorID: sponsor.ID,
 	})
 	release()
-	if err != nil && u == nil {
+	if err != nil {
 		s.Store.Audit(ctx, tid, sponsor.ID, latchkey.NormalizeUsername(username), "signup.pin_code", latchkey.ResultFailure, latchkey.ErrorCode(err))
 		return nil, err
 	}
 	s.Store.Audit(ctx, tid, sponsor.ID, u.ID, "signup.pin_code", latchkey.ResultSuccess, "")
-	if err != nil {
-		// The user exists; only the e-mail failed. Forgot-password recovers.
-		return nil, err
-	}
 	return u, nil
 }
 
