@@ -2,7 +2,6 @@ package password
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -77,11 +76,6 @@ func (s *Service) anonSubject(u *latchkey.User, norm string) string {
 	return "username-mac:" + secure.MAC(s.HMACKey, "audit-username", norm)[:16]
 }
 
-// audit records a security event (see dynamo.Store.Audit).
-func (s *Service) audit(ctx context.Context, tid, actor, subject, action, result, reason string) {
-	s.Store.Audit(ctx, tid, actor, subject, action, result, reason)
-}
-
 // SignIn checks a username and password. It returns a token, or a
 // NEW_PASSWORD_REQUIRED challenge when the password is the user's valid
 // temporary password. Failures are counted per normalized username whether
@@ -103,7 +97,7 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 		return nil, err
 	}
 	if until := st.LockedUntil(lp, now); !until.IsZero() {
-		s.audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "session.sign_in", latchkey.ResultDenied, "locked")
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "session.sign_in", latchkey.ResultDenied, "locked")
 		return nil, errLocked(until, now)
 	}
 
@@ -149,10 +143,10 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 			if justLocked {
 				reason = "lockout"
 			}
-			s.audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultDenied, reason)
+			s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultDenied, reason)
 			return nil, errLocked(now.Add(lp.Duration), now)
 		}
-		s.audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultFailure, "invalid_credentials")
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultFailure, "invalid_credentials")
 		return nil, errInvalidCredentials
 	}
 	if err := s.Store.ClearLoginFailures(ctx, tid, norm, lp); err != nil {
@@ -170,7 +164,7 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 		if err := s.Store.PutChallenge(ctx, tid, c); err != nil {
 			return nil, err
 		}
-		s.audit(ctx, tid, u.ID, u.ID, "session.sign_in", latchkey.ResultSuccess, "new_password_required")
+		s.Store.Audit(ctx, tid, u.ID, u.ID, "session.sign_in", latchkey.ResultSuccess, "new_password_required")
 		return &SignInResult{Challenge: ChallengeNewPassword, Session: sess, ExpiresAt: c.ExpiresAt}, nil
 	}
 	return s.issue(ctx, tid, u, u.SessionVersion, "session.sign_in")
@@ -184,7 +178,7 @@ func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, versi
 	if err := s.Store.RecordSignIn(ctx, tid, u.ID, s.Now()); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, tid, u.ID, u.ID, action, latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, tid, u.ID, u.ID, action, latchkey.ResultSuccess, "")
 	return &SignInResult{Token: tok, ExpiresAt: exp, User: u}, nil
 }
 
@@ -219,7 +213,7 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 	hadPassword := !u.PasswordChangedAt.IsZero()
 	version, err := s.Store.CompleteChallenge(ctx, tid, c, hash)
 	if err != nil {
-		s.audit(ctx, tid, u.ID, u.ID, "session.new_password", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		s.Store.Audit(ctx, tid, u.ID, u.ID, "session.new_password", latchkey.ResultFailure, latchkey.ErrorCode(err))
 		return nil, err
 	}
 	if hadPassword {
@@ -281,7 +275,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 		return err
 	}
 	if !allowed {
-		s.audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultDenied, "rate_limited")
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultDenied, "rate_limited")
 		return nil
 	}
 	u, err := s.Store.GetUserByUsername(ctx, tid, username)
@@ -293,7 +287,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 		if _, _, err := s.newTempPassword(t); err != nil {
 			return err
 		}
-		s.audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultFailure, "no_recipient")
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultFailure, "no_recipient")
 		return nil
 	}
 	pw, tp, err := s.newTempPassword(t)
@@ -306,7 +300,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, s.tempPasswordFields(t, u, pw, tp)); err != nil {
 		return err
 	}
-	s.audit(ctx, tid, "anonymous", u.ID, "password.forgot", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, tid, "anonymous", u.ID, "password.forgot", latchkey.ResultSuccess, "")
 	return nil
 }
 
@@ -345,7 +339,7 @@ func (s *Service) Reset(ctx context.Context, tid, actorID, userID string) (strin
 	if err := s.Store.Unlock(ctx, tid, latchkey.NormalizeUsername(u.Username)); err != nil {
 		return "", err
 	}
-	s.audit(ctx, tid, actorID, u.ID, "password.reset", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, tid, actorID, u.ID, "password.reset", latchkey.ResultSuccess, "")
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, s.tempPasswordFields(t, u, pw, tp)); err != nil {
 		return "", err
 	}
@@ -388,7 +382,7 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 		if err != nil {
 			return err
 		}
-		s.audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultFailure, "invalid_credentials")
+		s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultFailure, "invalid_credentials")
 		if locked {
 			return errLocked(now.Add(lp.Duration), now)
 		}
@@ -404,7 +398,7 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 	if err := s.Store.ChangePassword(ctx, t.ID, u.ID, u.SessionVersion, hash); err != nil {
 		return err
 	}
-	s.audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultSuccess, "")
 	s.notifyChanged(ctx, t, u)
 	return nil
 }
@@ -418,7 +412,7 @@ func (s *Service) Lock(ctx context.Context, tid, actorID, userID string) error {
 	if err := s.Store.SetAdminLock(ctx, tid, latchkey.NormalizeUsername(u.Username)); err != nil {
 		return err
 	}
-	s.audit(ctx, tid, actorID, u.ID, "user.lock", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, tid, actorID, u.ID, "user.lock", latchkey.ResultSuccess, "")
 	return nil
 }
 
@@ -431,20 +425,6 @@ func (s *Service) Unlock(ctx context.Context, tid, actorID, userID string) error
 	if err := s.Store.Unlock(ctx, tid, latchkey.NormalizeUsername(u.Username)); err != nil {
 		return err
 	}
-	s.audit(ctx, tid, actorID, u.ID, "user.unlock", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, tid, actorID, u.ID, "user.unlock", latchkey.ResultSuccess, "")
 	return nil
-}
-
-// IsCoded reports whether err carries one of codes.
-func IsCoded(err error, codes ...string) bool {
-	var e *latchkey.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	for _, c := range codes {
-		if e.Code == c {
-			return true
-		}
-	}
-	return false
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -133,20 +132,13 @@ func TestService_Lockout(t *testing.T) {
 	t.Run("20 concurrent wrong passwords lock at exactly the threshold", func(t *testing.T) {
 		f := newFixture(t)
 		f.newUser("carol", "Correct-horse-7")
-		var wg sync.WaitGroup
-		var mu sync.Mutex
 		codes := map[string]int{}
-		for i := 0; i < 20; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := f.svc.SignIn(f.ctx, f.tenant.ID, "carol", "wrong-password-1")
-				mu.Lock()
-				codes[code(err)]++
-				mu.Unlock()
-			}()
+		for _, err := range testenv.Concurrently(20, func(int) error {
+			_, err := f.svc.SignIn(f.ctx, f.tenant.ID, "carol", "wrong-password-1")
+			return err
+		}) {
+			codes[code(err)]++
 		}
-		wg.Wait()
 		// Four failures are counted as invalid credentials; the fifth locks
 		// and says so, as does every attempt that met the lock.
 		if codes[latchkey.EInvalidCredentials] != 4 || codes[latchkey.EAccountLocked] != 16 {
@@ -253,16 +245,10 @@ func TestService_CompleteNewPassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		pws := []string{"First-choice-11", "Second-choice-22"}
-		errs := make([]error, 2)
-		var wg sync.WaitGroup
-		for i := range pws {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = f.svc.CompleteNewPassword(f.ctx, f.tenant.ID, res.Session, pws[i])
-			}()
-		}
-		wg.Wait()
+		errs := testenv.Concurrently(len(pws), func(i int) error {
+			_, err := f.svc.CompleteNewPassword(f.ctx, f.tenant.ID, res.Session, pws[i])
+			return err
+		})
 		wins := 0
 		winner := ""
 		for i, err := range errs {

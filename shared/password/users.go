@@ -64,10 +64,10 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 		CreatedAt: s.Now(), SponsorID: nu.SponsorID,
 	}
 	if err := s.Store.CreateUser(ctx, u, &tp); err != nil {
-		s.audit(ctx, t.ID, actor, latchkey.NormalizeUsername(username), "user.create", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		s.Store.Audit(ctx, t.ID, actor, latchkey.NormalizeUsername(username), "user.create", latchkey.ResultFailure, latchkey.ErrorCode(err))
 		return nil, "", err
 	}
-	s.audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultSuccess, "")
 	fields := map[string]string{
 		"temporaryPassword": pw, "username": u.Username,
 		"expiresAt": tp.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
@@ -79,7 +79,7 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 		if derr := s.Store.DeleteNewUser(ctx, u); derr != nil {
 			return nil, "", fmt.Errorf("undo user creation after %v: %w", err, derr)
 		}
-		s.audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultFailure, "email_failed_undone")
+		s.Store.Audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultFailure, "email_failed_undone")
 		return nil, "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent, so the user was not created. Try again later.")
 	}
 	return &u, pw, nil
@@ -117,7 +117,7 @@ func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adm
 	if err := s.Store.CreateTenant(ctx, t); err != nil {
 		return nil, nil, "", err
 	}
-	s.audit(ctx, id, "operator", id, "tenant.create", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, id, "operator", id, "tenant.create", latchkey.ResultSuccess, "")
 	u, pw, err := s.CreateUser(ctx, &t, "operator", NewUser{Username: adminUsername, Email: adminEmail, Roles: []latchkey.Role{latchkey.RoleAdmin}})
 	if err != nil {
 		// A tenant without its first admin is of no use: undo it, so that the

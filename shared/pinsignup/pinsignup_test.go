@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -317,23 +316,13 @@ func TestService_Email(t *testing.T) {
 func TestService_SignUp_ConcurrentSameUsername(t *testing.T) {
 	f := newFixture(t)
 	_, pin := f.holder("sam")
-	const n = 2
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			_, errs[i] = f.svc.SignUp(f.ctx, f.tenant.ID, pinsignup.Signup{
-				PINCode: pin, Email: fmt.Sprintf("twin%d@%s.latchkey.test", i, f.id), Username: "twin",
-				Client: pinsignup.ClientWeb, SourceAddress: "198.51.100.3",
-			})
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	errs := testenv.Concurrently(2, func(i int) error {
+		_, err := f.svc.SignUp(f.ctx, f.tenant.ID, pinsignup.Signup{
+			PINCode: pin, Email: fmt.Sprintf("twin%d@%s.latchkey.test", i, f.id), Username: "twin",
+			Client: pinsignup.ClientWeb, SourceAddress: "198.51.100.3",
+		})
+		return err
+	})
 	ok, taken := 0, 0
 	for _, err := range errs {
 		switch code(err) {
@@ -371,19 +360,10 @@ func TestService_SignUp_RateLimit(t *testing.T) {
 	f.svc.Limits = pinsignup.Limits{PerAddress: 5, AddressWindow: 15 * time.Minute, PerTenant: 1000, TenantWindow: time.Hour}
 	_, pin := f.holder("sam")
 	const addr, n = "203.0.113.9", 12
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			_, errs[i] = f.signup(fmt.Sprintf("WRNG-C0DE-%04d", i), fmt.Sprintf("guess%d", i), pinsignup.ClientWeb, addr)
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	errs := testenv.Concurrently(n, func(i int) error {
+		_, err := f.signup(fmt.Sprintf("WRNG-C0DE-%04d", i), fmt.Sprintf("guess%d", i), pinsignup.ClientWeb, addr)
+		return err
+	})
 	invalid, limited := 0, 0
 	for _, err := range errs {
 		switch code(err) {

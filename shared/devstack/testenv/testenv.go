@@ -298,3 +298,23 @@ func TempPassword(t testing.TB, to string, seen ...string) string {
 	Remember(got)
 	return got
 }
+
+// Concurrently runs f(0) … f(n-1) in n goroutines released at the same
+// moment, waits for all of them and returns their errors by index: the
+// shape of every test of a conditional write under concurrent requests.
+func Concurrently(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = f(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
