@@ -14,7 +14,8 @@ type AuditEvent struct {
 	TenantID string `json:"tenantId"`
 	// Actor is the user id (or "operator", "anonymous", "system") who acted.
 	Actor string `json:"actor"`
-	// Subject is what was acted on, such as a user id or a normalized username.
+	// Subject is what was acted on: a user id, a keyed hash of a username no
+	// user holds ("username-mac:…"), or a source address ("address:…").
 	Subject   string    `json:"subject"`
 	Action    string    `json:"action"`
 	Result    string    `json:"result"`

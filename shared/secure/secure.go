@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -117,17 +118,19 @@ func VerifyPassword(phc, pw string) (ok, needsRehash bool, err error) {
 	return ok, needsRehash, nil
 }
 
-var dummyHash = func() string {
+// dummyHash is made on first use, not at every cold start: functions that
+// never verify a password need not pay for an argon2id hash.
+var dummyHash = sync.OnceValue(func() string {
 	h, err := HashPassword("latchkey-dummy-password")
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 // DummyVerify does the work of one VerifyPassword against a fixed hash, so that
 // a request for an unknown user costs what one for a known user costs.
-func DummyVerify(pw string) { _, _, _ = VerifyPassword(dummyHash, pw) }
+func DummyVerify(pw string) { _, _, _ = VerifyPassword(dummyHash(), pw) }
 
 // MAC returns base64url(HMAC-SHA256(key, purpose || 0x00 || value)). The
 // purpose separates uses of the one key (PIN codes, sessions, link tokens).
