@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -10,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -50,8 +52,9 @@ type Config struct {
 	// deletionProtection). The table and the secret are retained on stack
 	// deletion either way.
 	DeletionProtection bool
-	// LogRetention is how many days function logs are kept (context
-	// logRetentionDays); it must be a value CloudWatch Logs accepts.
+	// LogRetention is how many days function logs and API access logs are
+	// kept (context logRetentionDays); it must be a value CloudWatch Logs
+	// accepts.
 	LogRetention int
 	// ThrottleRate and ThrottleBurst are the API stage's steady-state
 	// requests per second and burst (context throttleRate, throttleBurst).
@@ -229,12 +232,23 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 		// The default stage is added below, with throttling.
 		CreateDefaultStage: jsii.Bool(false),
 	})
+	// API Gateway writes HTTP API access logs through a CloudWatch Logs
+	// delivery it sets up when the stage is deployed: no role in the stack.
+	// Whoever deploys needs logs:CreateLogDelivery and logs:PutResourcePolicy,
+	// which the CDK's default CloudFormation execution role has.
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: retentionDays[cfg.LogRetention],
+	})
 	stage := s.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{
 			RateLimit:  jsii.Number(cfg.ThrottleRate),
 			BurstLimit: jsii.Number(cfg.ThrottleBurst),
+		},
+		AccessLogSettings: &accessLogSettings{
+			destination: awsapigatewayv2.NewLogGroupLogDestination(accessLogs),
+			format:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat())),
 		},
 	})
 	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
@@ -271,6 +285,52 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 	return s
 }
 
+// accessLogFields are the entries of an API access log line: who called which
+// route and how it went. Never a header (Authorization carries tokens), a
+// query string or a body.
+var accessLogFields = map[string]string{
+	"requestId":               "$context.requestId",
+	"ip":                      "$context.identity.sourceIp",
+	"userAgent":               "$context.identity.userAgent",
+	"requestTime":             "$context.requestTime",
+	"httpMethod":              "$context.httpMethod",
+	"routeKey":                "$context.routeKey",
+	"path":                    "$context.path",
+	"protocol":                "$context.protocol",
+	"status":                  "$context.status",
+	"responseLength":          "$context.responseLength",
+	"responseLatency":         "$context.responseLatency",
+	"integrationLatency":      "$context.integrationLatency",
+	"integrationErrorMessage": "$context.integrationErrorMessage",
+	"errorMessage":            "$context.error.message",
+}
+
+// accessLogFormat is accessLogFields as a JSON object, one per log line.
+func accessLogFormat() string {
+	b, err := json.Marshal(accessLogFields)
+	if err != nil {
+		panic(fmt.Sprintf("latchkey stack: access log format: %v", err))
+	}
+	return string(b)
+}
+
+// accessLogSettings implements awsapigatewayv2.IAccessLogSettings, for which
+// the CDK has no ready-made type.
+type accessLogSettings struct {
+	destination awsapigatewayv2.IAccessLogDestination
+	format      awsapigateway.AccessLogFormat
+}
+
+var _ awsapigatewayv2.IAccessLogSettings = (*accessLogSettings)(nil)
+
+// Destination is where API Gateway writes the access logs.
+func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination {
+	return a.destination
+}
+
+// Format is the format of a log line.
+func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat { return a.format }
+
 // newTable creates the table from dynamo.Schema.
 func newTable(scope constructs.Construct, cfg Config) awsdynamodb.Table {
 	schema := dynamo.Schema
@@ -303,12 +363,16 @@ func stringAttr(name string) *awsdynamodb.Attribute {
 	return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
 }
 
-// IAM actions per routes.Needs. Each is an exact action: no wildcards.
-// TransactWriteItems and TransactGetItems are authorized per item against
-// these same actions, so they need no action of their own.
+// IAM actions per routes.Needs. Each is an exact action (no wildcards) that
+// shared/dynamo calls: GetItem, Query (ListUsers and ListTenants on GSI1, the
+// audit log on the table), PutItem, UpdateItem, DeleteItem and
+// TransactWriteItems. A transaction needs no action of its own: IAM checks
+// each item inside it against PutItem, UpdateItem, DeleteItem or, for a
+// ConditionCheck item, ConditionCheckItem. Nothing calls the Batch* or
+// TransactGetItems operations, so they are not granted.
 var (
-	tableReadActions  = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"}
-	tableWriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+	tableReadActions  = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
+	tableWriteActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 	secretActions     = []string{"secretsmanager:GetSecretValue"}
 	emailActions      = []string{"ses:SendEmail"}
 	smsActions        = []string{"sns:Publish"}

@@ -25,9 +25,9 @@ const (
 // Needs lists what a function may touch; the CDK stack turns each into IAM
 // statements naming exact actions and resources.
 type Needs struct {
-	// TableRead allows GetItem, Query, BatchGetItem on the table and its indexes.
+	// TableRead allows GetItem, Query and ConditionCheckItem on the table and its indexes.
 	TableRead bool
-	// TableWrite allows PutItem, UpdateItem, DeleteItem, TransactWriteItems, BatchWriteItem.
+	// TableWrite allows PutItem, UpdateItem and DeleteItem (also inside TransactWriteItems).
 	TableWrite bool
 	// Secret allows GetSecretValue on the application secret.
 	Secret bool
