@@ -184,8 +184,12 @@ func TestLocalAPI_PasswordJourney(t *testing.T) {
 			t.Errorf("sentTo: got %v, want a masked address", r.body["sentTo"])
 		}
 		l.want(l.do("PUT", base+"/me/password", plainTok, map[string]string{"currentPassword": "Simple-pass-2026", "newPassword": "Other-pass-2026"}), 401, "token ended by the reset")
+		resetTemp := l.tempPassword(l.email("plain"), temp)
 		l.want(l.do("POST", base+"/users/"+u.ID+"/lock", tok, nil), 204, "lock")
-		r = l.want(l.do("POST", base+"/sessions", "", map[string]string{"username": "plain", "password": "Simple-pass-2026"}), 423, "locked user")
+		r = l.want(l.do("POST", base+"/sessions", "", map[string]string{"username": "plain", "password": resetTemp}), 423, "locked user, right password")
+		if r.header.Get("Retry-After") != "" {
+			t.Errorf("423 with Retry-After %q: every lock answers alike, without it", r.header.Get("Retry-After"))
+		}
 		if r.errCode() != "account_locked" {
 			t.Errorf("got %s, want account_locked", r.errCode())
 		}

@@ -153,7 +153,7 @@ func (s *Services) resetPassword(ctx context.Context, r *httpapi.Request) (httpa
 	if err := r.Decode(&struct{}{}); err != nil {
 		return httpapi.Response{}, err
 	}
-	sentTo, err := s.Passwords.Reset(ctx, r.Tenant, r.Caller.User.ID, r.Params["userId"])
+	sentTo, err := s.Passwords.Reset(ctx, r.Tenant, r.Caller.User, r.Params["userId"])
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -161,14 +161,14 @@ func (s *Services) resetPassword(ctx context.Context, r *httpapi.Request) (httpa
 }
 
 func (s *Services) lock(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	if err := s.Passwords.Lock(ctx, r.Tenant, r.Caller.User.ID, r.Params["userId"]); err != nil {
+	if err := s.Passwords.Lock(ctx, r.Tenant, r.Caller.User, r.Params["userId"]); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.Response{Status: http.StatusNoContent}, nil
 }
 
 func (s *Services) unlock(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	if err := s.Passwords.Unlock(ctx, r.Tenant, r.Caller.User.ID, r.Params["userId"]); err != nil {
+	if err := s.Passwords.Unlock(ctx, r.Tenant, r.Caller.User, r.Params["userId"]); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.Response{Status: http.StatusNoContent}, nil
@@ -227,7 +227,8 @@ func (s *Services) signUp(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 
 // TokenAuth authenticates bearer tokens: the signature and expiry, the
 // tenant (a token of one tenant is refused in every other), and the user's
-// current session version (a password change or reset ends older tokens).
+// current session version (a password change, reset or lock ends older
+// tokens), and that the user is not locked.
 // Roles come from the stored user, so a role change applies at once.
 type TokenAuth struct {
 	Tokens *token.Issuer
@@ -252,7 +253,7 @@ func (a *TokenAuth) Authenticate(ctx context.Context, tenant, bearer string) (*h
 	if err != nil {
 		return nil, err
 	}
-	if u.SessionVersion != c.SessionVersion {
+	if u.SessionVersion != c.SessionVersion || u.AdminLocked() {
 		return nil, latchkey.Errorf(latchkey.EUnauthorized, "The token is no longer valid. Sign in again.")
 	}
 	return &httpapi.Caller{User: u}, nil

@@ -17,14 +17,13 @@ import (
 // request leaves nothing half-written; it returns ENotFound when the user is
 // gone already.
 func (s *Store) DeleteNewUser(ctx context.Context, u latchkey.User) error {
-	norm := latchkey.NormalizeUsername(u.Username)
 	err := s.transact(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: key(userKey(u.TenantID, u.ID), skUser),
 			ConditionExpression: aws.String("attribute_exists(PK)"),
 		}},
 		{Delete: &types.Delete{
-			TableName: &s.table, Key: key(usernameKey(u.TenantID, norm), skUsername),
+			TableName: &s.table, Key: key(usernameKey(u.TenantID, latchkey.UsernameKey(u.Username)), skUsername),
 			ConditionExpression:       aws.String("userId = :uid"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":uid": str(u.ID)},
 		}},

@@ -221,6 +221,23 @@ type userItem struct {
 	PINCodeMAC             string          `dynamodbav:"pinCodeMac,omitempty"`
 	PINCodeSealed          string          `dynamodbav:"pinCodeSealed,omitempty"`
 	PINCodeSetAt           time.Time       `dynamodbav:"pinCodeSetAt,omitempty"`
+	// LockedAt is a pointer so that an unlocked user has no lockedAt
+	// attribute at all (conditions test attribute_not_exists(lockedAt)).
+	LockedAt *time.Time `dynamodbav:"lockedAt,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 func toUserItem(u latchkey.User) userItem {
@@ -231,7 +248,7 @@ func toUserItem(u latchkey.User) userItem {
 		Roles: u.Roles, PasswordHash: u.PasswordHash, SessionVersion: u.SessionVersion,
 		PasswordChangedAt: u.PasswordChangedAt, Permissions: u.Permissions, Profiles: u.Profiles,
 		CompanyExceptions: u.CompanyExceptions, SponsorID: u.SponsorID, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt,
-		PINCodeMAC: u.PINCodeMAC, PINCodeSealed: u.PINCodeSealed, PINCodeSetAt: u.PINCodeSetAt,
+		PINCodeMAC: u.PINCodeMAC, PINCodeSealed: u.PINCodeSealed, PINCodeSetAt: u.PINCodeSetAt, LockedAt: timePtr(u.LockedAt),
 	}
 }
 
@@ -241,7 +258,7 @@ func (it userItem) user() *latchkey.User {
 		Roles: it.Roles, PasswordHash: it.PasswordHash, SessionVersion: it.SessionVersion,
 		PasswordChangedAt: it.PasswordChangedAt, Permissions: it.Permissions, Profiles: it.Profiles,
 		CompanyExceptions: it.CompanyExceptions, SponsorID: it.SponsorID, CreatedAt: it.CreatedAt, LastLoginAt: it.LastLoginAt,
-		PINCodeMAC: it.PINCodeMAC, PINCodeSealed: it.PINCodeSealed, PINCodeSetAt: it.PINCodeSetAt,
+		PINCodeMAC: it.PINCodeMAC, PINCodeSealed: it.PINCodeSealed, PINCodeSetAt: it.PINCodeSetAt, LockedAt: timeOf(it.LockedAt),
 	}
 }
 
@@ -255,6 +272,9 @@ type TempPassword struct {
 	Hash      string    `dynamodbav:"hash"`
 	ExpiresAt time.Time `dynamodbav:"expiresAt"`
 	CreatedAt time.Time `dynamodbav:"createdAt"`
+	// ChallengeMAC names the one NEW_PASSWORD_REQUIRED challenge this
+	// temporary password may complete (the latest sign-in with it).
+	ChallengeMAC string `dynamodbav:"challengeMac,omitempty"`
 }
 
 type tempPWItem struct {
@@ -271,13 +291,23 @@ func (s *Store) tempPWPut(tid, uid string, tp TempPassword) (*types.Put, error) 
 	return &types.Put{TableName: &s.table, Item: item}, nil
 }
 
-// CreateUser stores a new user, claims the normalized username and, when tp
-// is not nil, stores the user's temporary password, all in one transaction.
-// It returns EUsernameTaken when the normalized username is already claimed
-// in the tenant.
-func (s *Store) CreateUser(ctx context.Context, u latchkey.User, tp *TempPassword) error {
-	norm := latchkey.NormalizeUsername(u.Username)
-	claim, err := s.marshal(usernameItem{PK: usernameKey(u.TenantID, norm), SK: skUsername, UserID: u.ID})
+// Sponsor is the PIN-code holder a user is created with: the creation
+// happens only if the holder still holds the code whose MAC is PINCodeMAC
+// and is not locked, checked in the creating transaction.
+type Sponsor struct {
+	UserID     string
+	PINCodeMAC string
+}
+
+// CreateUser stores a new user, claims the username key and, when tp is not
+// nil, stores the user's temporary password, all in one transaction. When
+// sponsor is not nil the transaction also checks that the sponsor still
+// holds its PIN code and is not locked, so a code revoked or replaced, or a
+// holder locked, while the signup runs creates nobody. It returns
+// EUsernameTaken when the username key is already claimed in the tenant and
+// EInvalidPINCode when the sponsor check fails.
+func (s *Store) CreateUser(ctx context.Context, u latchkey.User, tp *TempPassword, sponsor *Sponsor) error {
+	claim, err := s.marshal(usernameItem{PK: usernameKey(u.TenantID, latchkey.UsernameKey(u.Username)), SK: skUsername, UserID: u.ID})
 	if err != nil {
 		return fmt.Errorf("marshal username: %w", err)
 	}
@@ -296,8 +326,19 @@ func (s *Store) CreateUser(ctx context.Context, u latchkey.User, tp *TempPasswor
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
+	if sponsor != nil {
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: key(userKey(u.TenantID, sponsor.UserID), skUser),
+			ConditionExpression:       aws.String("pinCodeMac = :mac AND attribute_not_exists(lockedAt)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(sponsor.PINCodeMAC)},
+		}})
+	}
 	err = s.transact(ctx, items)
-	if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
+	r := cancelReasons(err)
+	if sponsor != nil && len(r) > 0 && r[len(r)-1] == "ConditionalCheckFailed" {
+		return latchkey.Errorf(latchkey.EInvalidPINCode, "The PIN code is not valid.")
+	}
+	if len(r) > 0 && r[0] == "ConditionalCheckFailed" {
 		return latchkey.Errorf(latchkey.EUsernameTaken, "That username is taken.")
 	}
 	if err != nil {
@@ -319,18 +360,71 @@ func (s *Store) GetUser(ctx context.Context, tid, uid string) (*latchkey.User, e
 	return it.user(), nil
 }
 
-// GetUserByUsername finds a user by username, compared after normalization.
-// It returns ENotFound when there is none.
+// GetUserByUsername finds a user by username, compared by username key
+// (latchkey.UsernameKey). It returns ENotFound when there is none.
 func (s *Store) GetUserByUsername(ctx context.Context, tid, username string) (*latchkey.User, error) {
+	u, _, err := s.GetUserByUsernameWithTemp(ctx, tid, username)
+	return u, err
+}
+
+// GetUserByUsernameWithTemp finds a user by username and returns it with its
+// temporary password (nil when it has none or it has expired), reading the
+// user's partition in one query. It returns ENotFound when there is no user.
+func (s *Store) GetUserByUsernameWithTemp(ctx context.Context, tid, username string) (*latchkey.User, *TempPassword, error) {
 	var claim usernameItem
-	ok, err := s.get(ctx, usernameKey(tid, latchkey.NormalizeUsername(username)), skUsername, &claim)
+	ok, err := s.get(ctx, usernameKey(tid, latchkey.UsernameKey(username)), skUsername, &claim)
 	if err != nil {
-		return nil, fmt.Errorf("get username: %w", err)
+		return nil, nil, fmt.Errorf("get username: %w", err)
 	}
 	if !ok {
-		return nil, latchkey.Errorf(latchkey.ENotFound, "User not found.")
+		return nil, nil, latchkey.Errorf(latchkey.ENotFound, "User not found.")
 	}
-	return s.GetUser(ctx, tid, claim.UserID)
+	return s.GetUserWithTemp(ctx, tid, claim.UserID)
+}
+
+// GetUserWithTemp returns a user and its temporary password (nil when it has
+// none or it has expired by the store's clock), reading the user's
+// partition in one query. It returns ENotFound when there is no user.
+func (s *Store) GetUserWithTemp(ctx context.Context, tid, uid string) (*latchkey.User, *TempPassword, error) {
+	res, err := s.api.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(userKey(tid, uid))},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("query user: %w", err)
+	}
+	var u *latchkey.User
+	var tp *TempPassword
+	for _, raw := range res.Items {
+		sk, _ := raw[AttrSK].(*types.AttributeValueMemberS)
+		if sk == nil {
+			continue
+		}
+		switch sk.Value {
+		case skUser:
+			var it userItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, nil, fmt.Errorf("unmarshal user: %w", err)
+			}
+			if it.TenantID == tid {
+				u = it.user()
+			}
+		case skTempPW:
+			var it tempPWItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, nil, fmt.Errorf("unmarshal temporary password: %w", err)
+			}
+			if s.now().Before(it.ExpiresAt) {
+				tp = &it.TempPassword
+			}
+		}
+	}
+	if u == nil {
+		return nil, nil, latchkey.Errorf(latchkey.ENotFound, "User not found.")
+	}
+	return u, tp, nil
 }
 
 // ListUsers returns up to limit users of a tenant ordered by normalized
@@ -365,16 +459,34 @@ func (s *Store) ListUsers(ctx context.Context, tid, cursor string, limit int) (u
 	return users, next, nil
 }
 
-// RecordSignIn sets the user's last sign-in time.
-func (s *Store) RecordSignIn(ctx context.Context, tid, uid string, at time.Time) error {
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+// RecordSignIn sets the user's last sign-in time. With endPendingReset it
+// also deletes the user's temporary password in the same transaction: a
+// sign-in with the current password ends a forgot-password request, so its
+// temporary password does not stay usable for the rest of its 48 hours.
+func (s *Store) RecordSignIn(ctx context.Context, tid, uid string, at time.Time, endPendingReset bool) error {
+	upd := &types.Update{
 		TableName: &s.table, Key: key(userKey(tid, uid), skUser),
 		UpdateExpression:          aws.String("SET lastLoginAt = :t"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(at.UTC().Format(time.RFC3339Nano))},
-	})
-	if isConditionFailed(err) {
-		return latchkey.Errorf(latchkey.ENotFound, "User not found.")
+	}
+	var err error
+	if endPendingReset {
+		err = s.transact(ctx, []types.TransactWriteItem{
+			{Update: upd},
+			{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(tid, uid), skTempPW)}},
+		})
+		if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
+			return latchkey.Errorf(latchkey.ENotFound, "User not found.")
+		}
+	} else {
+		_, err = s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: upd.TableName, Key: upd.Key, UpdateExpression: upd.UpdateExpression,
+			ConditionExpression: upd.ConditionExpression, ExpressionAttributeValues: upd.ExpressionAttributeValues,
+		})
+		if isConditionFailed(err) {
+			return latchkey.Errorf(latchkey.ENotFound, "User not found.")
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("record sign-in: %w", err)
@@ -400,10 +512,11 @@ func (s *Store) PutTempPassword(ctx context.Context, tid, uid string, tp TempPas
 }
 
 // ResetPassword replaces a user's password at once with a temporary one: the
-// current password is removed, existing sessions end (the session version
-// increases) and tp is stored, in one transaction. It returns ENotFound when
-// the user does not exist.
-func (s *Store) ResetPassword(ctx context.Context, tid, uid string, tp TempPassword) error {
+// current password is removed, existing sessions and challenges end (the
+// session version increases) and tp is stored, in one transaction, provided
+// the session version is still expectedVersion. It returns ENotFound or
+// EConflict (the user changed meanwhile).
+func (s *Store) ResetPassword(ctx context.Context, tid, uid string, expectedVersion int, tp TempPassword) error {
 	put, err := s.tempPWPut(tid, uid, tp)
 	if err != nil {
 		return err
@@ -412,16 +525,55 @@ func (s *Store) ResetPassword(ctx context.Context, tid, uid string, tp TempPassw
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(userKey(tid, uid), skUser),
 			UpdateExpression:          aws.String("REMOVE passwordHash ADD sessionVersion :one"),
-			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+			ConditionExpression:       aws.String("attribute_exists(PK) AND sessionVersion = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":v": num(int64(expectedVersion))},
 		}},
 		{Put: put},
 	})
 	if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
-		return latchkey.Errorf(latchkey.ENotFound, "User not found.")
+		return s.userOrConflict(ctx, tid, uid, "The user changed meanwhile. Try again.")
 	}
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
+	}
+	return nil
+}
+
+// UndoReset reverses ResetPassword when its e-mail could not be sent: the
+// previous password hash (none when oldHash is "") and session version come
+// back and the temporary password created at tp.CreatedAt goes, provided
+// nothing changed since (the session version is still expectedVersion+1).
+// It returns EConflict when something did.
+func (s *Store) UndoReset(ctx context.Context, tid, uid string, expectedVersion int, oldHash string, tp TempPassword) error {
+	created, err := attributevalue.Marshal(tp.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("marshal created: %w", err)
+	}
+	upd := &types.Update{
+		TableName: &s.table, Key: key(userKey(tid, uid), skUser),
+		UpdateExpression:    aws.String("SET sessionVersion = :v"),
+		ConditionExpression: aws.String("attribute_exists(PK) AND sessionVersion = :after AND attribute_not_exists(passwordHash)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":v": num(int64(expectedVersion)), ":after": num(int64(expectedVersion + 1)),
+		},
+	}
+	if oldHash != "" {
+		upd.UpdateExpression = aws.String("SET sessionVersion = :v, passwordHash = :h")
+		upd.ExpressionAttributeValues[":h"] = str(oldHash)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Update: upd},
+		{Delete: &types.Delete{
+			TableName: &s.table, Key: key(userKey(tid, uid), skTempPW),
+			ConditionExpression:       aws.String("createdAt = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": created},
+		}},
+	})
+	if r := cancelReasons(err); len(r) > 0 {
+		return latchkey.Errorf(latchkey.EConflict, "The user changed meanwhile; the reset was not undone.")
+	}
+	if err != nil {
+		return fmt.Errorf("undo reset: %w", err)
 	}
 	return nil
 }
@@ -441,11 +593,18 @@ func (s *Store) GetTempPassword(ctx context.Context, tid, uid string) (*TempPass
 }
 
 // Challenge is a pending NEW_PASSWORD_REQUIRED challenge, stored under the
-// keyed MAC of its session token (the token itself is never stored).
+// keyed MAC of its session token (the token itself is never stored). It is
+// bound to what it was issued for: the user's session version and the
+// temporary password (whose item names this challenge), so a lock, a reset,
+// a password change, a newer temporary password or a newer challenge ends it.
 type Challenge struct {
-	MAC       string    `dynamodbav:"-"`
-	UserID    string    `dynamodbav:"userId"`
-	ExpiresAt time.Time `dynamodbav:"expiresAt"`
+	MAC            string    `dynamodbav:"-"`
+	UserID         string    `dynamodbav:"userId"`
+	ExpiresAt      time.Time `dynamodbav:"expiresAt"`
+	SessionVersion int       `dynamodbav:"sessionVersion"`
+	// UsernameKey is the user's latchkey.UsernameKey, whose lockout the
+	// completion ends (the user proved the temporary password).
+	UsernameKey string `dynamodbav:"usernameKey"`
 }
 
 type challengeItem struct {
@@ -454,13 +613,33 @@ type challengeItem struct {
 	TTL int64 `dynamodbav:"ttl"`
 }
 
-// PutChallenge stores a new challenge.
-func (s *Store) PutChallenge(ctx context.Context, tid string, c Challenge) error {
+// PutChallenge stores a new challenge for the temporary password created at
+// tempCreatedAt and names it on that temporary password, in one
+// transaction, so only the latest challenge of the latest temporary password
+// can be completed. It returns EInvalidCredentials when the temporary
+// password changed meanwhile.
+func (s *Store) PutChallenge(ctx context.Context, tid string, c Challenge, tempCreatedAt time.Time) error {
 	item, err := s.marshal(challengeItem{PK: challengeKey(tid, c.MAC), SK: skChallenge, Challenge: c, TTL: c.ExpiresAt.Unix()})
 	if err != nil {
 		return fmt.Errorf("marshal challenge: %w", err)
 	}
-	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+	created, err := attributevalue.Marshal(tempCreatedAt)
+	if err != nil {
+		return fmt.Errorf("marshal created: %w", err)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW),
+			UpdateExpression:          aws.String("SET challengeMac = :mac"),
+			ConditionExpression:       aws.String("createdAt = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(c.MAC), ":c": created},
+		}},
+	})
+	if r := cancelReasons(err); len(r) > 0 {
+		return latchkey.Errorf(latchkey.EInvalidCredentials, "The username or password is incorrect.")
+	}
+	if err != nil {
 		return fmt.Errorf("put challenge: %w", err)
 	}
 	return nil
@@ -483,11 +662,14 @@ func (s *Store) GetChallenge(ctx context.Context, tid, mac string) (*Challenge, 
 }
 
 // CompleteChallenge consumes a challenge and sets the user's new password in
-// one transaction: the challenge is deleted only if it still exists and has
-// not expired, the user's password hash is set, the session version raised
-// and the temporary password deleted. Of concurrent completions of one
-// challenge exactly one succeeds; the others get EInvalidSession. It returns
-// the user's new session version.
+// one transaction, which holds only if the challenge still exists and has
+// not expired, the user's session version is still the challenge's and the
+// user is not locked, and the user's temporary password still names this
+// challenge. It sets the password hash, raises the session version, deletes
+// the temporary password and ends the username's lockout. Of concurrent
+// completions of one challenge exactly one succeeds; the others, and every
+// completion after a lock, reset, password change or newer temporary
+// password, get EInvalidSession. It returns the new session version.
 func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *Challenge, newHash string) (int, error) {
 	now := s.now()
 	err := s.transact(ctx, []types.TransactWriteItem{
@@ -500,12 +682,18 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *Challenge,
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(userKey(tid, c.UserID), skUser),
 			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t ADD sessionVersion :one"),
-			ConditionExpression: aws.String("attribute_exists(PK)"),
+			ConditionExpression: aws.String("attribute_exists(PK) AND sessionVersion = :v AND attribute_not_exists(lockedAt)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":h": str(newHash), ":t": str(now.UTC().Format(time.RFC3339Nano)), ":one": num(1),
+				":v": num(int64(c.SessionVersion)),
 			},
 		}},
-		{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW)}},
+		{Delete: &types.Delete{
+			TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW),
+			ConditionExpression:       aws.String("challengeMac = :mac"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(c.MAC)},
+		}},
+		{Delete: &types.Delete{TableName: &s.table, Key: loginStateKey(tid, c.UsernameKey)}},
 	})
 	if r := cancelReasons(err); len(r) > 0 {
 		return 0, latchkey.Errorf(latchkey.EInvalidSession, "The session is invalid or has expired. Sign in again.")
@@ -513,11 +701,7 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *Challenge,
 	if err != nil {
 		return 0, fmt.Errorf("complete challenge: %w", err)
 	}
-	u, err := s.GetUser(ctx, tid, c.UserID)
-	if err != nil {
-		return 0, err
-	}
-	return u.SessionVersion, nil
+	return c.SessionVersion + 1, nil
 }
 
 // ChangePassword sets a user's new password if the user's session version is

@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
@@ -21,10 +22,41 @@ func NormalizeUsername(s string) string {
 	return norm.NFKC.String(folder.String(s))
 }
 
+// UsernameKey returns the key under which a username is unique in a tenant
+// and under which its sign-in failures are counted: the Unicode confusables
+// skeleton (UTS #39, the table of github.com/mtibben/confusables) of the
+// normalized username. Look-alikes share a key, so "аdmin" with a Cyrillic
+// "а" cannot be created beside "admin", and "rn" cannot pose as "m". The
+// key is an internal identifier: it is never shown.
+func UsernameKey(s string) string {
+	return confusables.Skeleton(NormalizeUsername(s))
+}
+
+// MaxUsernameBytes is the longest username input read at all: anything
+// longer is refused before any store call (a valid username is at most 64
+// characters, so at most 256 bytes of UTF-8).
+const MaxUsernameBytes = 256
+
+// MaxPasswordBytes is the longest password input hashed at all; longer ones
+// are refused before any work (the policy's maximum is 128 characters).
+const MaxPasswordBytes = 1024
+
+// CheckLength refuses a field longer than max bytes, before any work is done
+// with it. It returns EValidation naming the field.
+func CheckLength(field, value string, max int) error {
+	if len(value) > max {
+		return Errorf(EValidation, "%s is too long (at most %d bytes).", field, max)
+	}
+	return nil
+}
+
 // ValidateUsername checks a proposed username and returns it trimmed.
 // Usernames are 3 to 64 characters of letters, digits and . _ - @ after
 // normalization. It returns EValidation.
 func ValidateUsername(s string) (string, error) {
+	if err := CheckLength("username", s, MaxUsernameBytes); err != nil {
+		return "", err
+	}
 	s = strings.TrimSpace(s)
 	n := NormalizeUsername(s)
 	if l := utf8.RuneCountInString(n); l < 3 || l > 64 {

@@ -19,6 +19,30 @@ const (
 // ValidRole reports whether r is one of the known roles.
 func ValidRole(r Role) bool { return r == RoleAdmin || r == RoleAgent || r == RoleUser }
 
+// rank orders the roles by privilege.
+func rank(roles []Role) int {
+	best := 0
+	for _, r := range roles {
+		switch {
+		case r == RoleAdmin:
+			best = max(best, 3)
+		case r == RoleAgent:
+			best = max(best, 2)
+		case r == RoleUser:
+			best = max(best, 1)
+		}
+	}
+	return best
+}
+
+// CanActOn reports whether staff member actor may reset, lock or unlock
+// target: staff act only on users of lower or equal privilege, so an agent
+// never acts on an admin, and admins are acted on by admins (PRODUCT.md,
+// "Across everything").
+func CanActOn(actor, target *User) bool {
+	return actor.TenantID == target.TenantID && rank(target.Roles) <= rank(actor.Roles)
+}
+
 // Clock returns the current time. Every expiry, TTL and lockout decision reads
 // time through an injected Clock so that tests move time instead of sleeping.
 type Clock func() time.Time
@@ -54,7 +78,9 @@ type Settings struct {
 	LockoutMinutes int `json:"lockoutMinutes"`
 	// ResetByEmail allows forgot-password by e-mail.
 	ResetByEmail bool `json:"resetByEmail"`
-	// UsernameInResetEmail puts the username in the temporary-password e-mail.
+	// UsernameInResetEmail puts the username in the e-mails that carry a
+	// temporary password (PASSWORD_EMAIL_CHANGE and PASSWORD_EMAIL_NEW); off
+	// by default, so one intercepted e-mail does not hold both.
 	UsernameInResetEmail bool `json:"usernameInResetEmail"`
 	// ResetRequestsPerHour caps forgot-password requests per username.
 	ResetRequestsPerHour int `json:"resetRequestsPerHour"`
@@ -124,7 +150,15 @@ type User struct {
 	PINCodeSealed string `json:"-"`
 	// PINCodeSetAt is when the current PIN code was generated.
 	PINCodeSetAt time.Time `json:"pinCodeSetAt,omitempty"`
+	// LockedAt is when an admin or agent locked the user (zero when not
+	// locked). An admin lock lasts until an unlock; locking ends every
+	// session and pending challenge of the user. It is distinct from the
+	// lockout after failed sign-ins, which is counted per username.
+	LockedAt time.Time `json:"lockedAt,omitempty"`
 }
+
+// AdminLocked reports whether the user is locked by staff.
+func (u *User) AdminLocked() bool { return !u.LockedAt.IsZero() }
 
 // IsPINCodeUser reports whether the user holds a PIN code.
 func (u *User) IsPINCodeUser() bool { return u.PINCodeMAC != "" }

@@ -28,6 +28,32 @@ const DefaultResetFloor = 400 * time.Millisecond
 // macPurposeSession separates challenge-session MACs from other MACs.
 const macPurposeSession = "session"
 
+// Limits bound unauthenticated work per source address (latchkey.SourceKey)
+// in each tenant. A slot is taken with a conditional write before any
+// password is hashed, so a source cannot make the service hash more than
+// its limit allows, whichever usernames it tries.
+type Limits struct {
+	// SignInPerSource failed sign-ins per source in SignInWindow. A right
+	// password gives its slot back, so busy offices behind one address are
+	// not limited by their successes.
+	SignInPerSource int
+	SignInWindow    time.Duration
+	// ResetPerSource forgot-password requests per source in ResetWindow;
+	// beyond it requests still answer 202 but do nothing.
+	ResetPerSource int
+	ResetWindow    time.Duration
+}
+
+// DefaultLimits are the limits a Service uses when its Limits are zero.
+var DefaultLimits = Limits{SignInPerSource: 100, SignInWindow: 15 * time.Minute, ResetPerSource: 20, ResetWindow: 15 * time.Minute}
+
+// Rate-limit kinds.
+const (
+	rateSignInSource = "signin-src"
+	rateResetSource  = "reset-src"
+	rateResetUser    = "reset"
+)
+
 // Service is the password capability. Build it once per cold start.
 type Service struct {
 	Store   *dynamo.Store
@@ -38,6 +64,15 @@ type Service struct {
 	// ResetFloor is the least time ForgotPassword takes; DefaultResetFloor when zero,
 	// none when negative.
 	ResetFloor time.Duration
+	// Limits bound unauthenticated work per source; DefaultLimits when zero.
+	Limits Limits
+}
+
+func (s *Service) limits() Limits {
+	if s.Limits.SignInPerSource == 0 {
+		return DefaultLimits
+	}
+	return s.Limits
 }
 
 // SignInResult is the outcome of a sign-in: a token, or a challenge.
@@ -57,76 +92,117 @@ func lockPolicy(t *latchkey.Tenant) dynamo.LockPolicy {
 
 var errInvalidCredentials = latchkey.Errorf(latchkey.EInvalidCredentials, "The username or password is incorrect.")
 
-func errLocked(until time.Time, now time.Time) error {
-	e := latchkey.Errorf(latchkey.EAccountLocked, "The account is locked. Try again later or ask an administrator.")
-	if secs := int(until.Sub(now).Seconds()); secs > 0 && secs < 24*3600 {
-		e.RetryAfterSeconds = secs
-	}
-	return e
+// errLocked is the one answer to every lock, whatever its reason (failures
+// of a username that may not exist, or a lock by staff), so that it tells
+// nothing; it carries no Retry-After for the same reason.
+func errLocked() error {
+	return latchkey.Errorf(latchkey.EAccountLocked, "The account is locked. Try again later or ask an administrator.")
 }
 
+var errInvalidSession = latchkey.Errorf(latchkey.EInvalidSession, "The session is invalid or has expired. Sign in again.")
+
+// maxSessionBytes bounds a challenge session token (43 characters when valid).
+const maxSessionBytes = 256
+
 // anonSubject names the subject of an unauthenticated request: the user's id
-// when the username belongs to one, else a keyed hash of the username, so the
-// trail can link attempts on one name without storing what was typed (people
-// type passwords into the username field).
-func (s *Service) anonSubject(u *latchkey.User, norm string) string {
+// when the username belongs to one, else a keyed hash of the username key,
+// so the trail can link attempts on one name without storing what was typed
+// (people type passwords into the username field).
+func (s *Service) anonSubject(u *latchkey.User, ukey string) string {
 	if u != nil {
 		return u.ID
 	}
-	return "username-mac:" + secure.MAC(s.HMACKey, "audit-username", norm)[:16]
+	return "username-mac:" + secure.MAC(s.HMACKey, "audit-username", ukey)[:16]
+}
+
+// sourceSlot is a slot taken from a per-source limit; release gives it back.
+type sourceSlot struct {
+	release func()
+}
+
+// takeSource takes one slot of kind for the request's source address. It
+// reports false (and takes nothing) when the source is over its limit.
+func (s *Service) takeSource(ctx context.Context, tid, kind string, limit int, window time.Duration) (sourceSlot, latchkey.Error, bool, error) {
+	src := latchkey.SourceKey(reqctx.SourceIP(ctx))
+	r, err := s.Store.TakeRate(ctx, tid, kind, src, limit, window)
+	if err != nil {
+		return sourceSlot{}, latchkey.Error{}, false, err
+	}
+	if !r.Allowed {
+		secs := int(r.RetryAfter.Seconds() + 0.999)
+		if secs < 1 {
+			secs = 1
+		}
+		e := latchkey.Errorf(latchkey.ERateLimited, "Too many attempts from your network. Try again in %d seconds.", secs)
+		e.RetryAfterSeconds = secs
+		return sourceSlot{}, *e, false, nil
+	}
+	return sourceSlot{release: func() {
+		_ = s.Store.ReleaseRate(context.WithoutCancel(ctx), tid, kind, src, window)
+	}}, latchkey.Error{}, true, nil
 }
 
 // SignIn checks a username and password. It returns a token, or a
 // NEW_PASSWORD_REQUIRED challenge when the password is the user's valid
-// temporary password. Failures are counted per normalized username whether
-// or not the user exists; at the threshold the username locks. It returns
-// EValidation, EInvalidCredentials, EAccountLocked or ENotFound (tenant).
+// temporary password. Before any hashing it takes a slot from the source's
+// limit and from the username's attempt count (conditional writes), so
+// parallel guesses never get more checks than the lockout threshold; a right
+// password gives both back. Failures are counted per username key whether
+// or not the user exists; at the threshold the username locks out, and then
+// only its pending temporary password is accepted (strangers can delay a
+// password sign-in, but cannot block recovery by a reset). A user locked by
+// staff is refused even with the right password. Every lock answers alike.
+// It returns EValidation, ERateLimited, EInvalidCredentials, EAccountLocked
+// or ENotFound (tenant).
 func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignInResult, error) {
 	if strings.TrimSpace(username) == "" || pw == "" {
 		return nil, latchkey.Errorf(latchkey.EValidation, "username and password are required.")
+	}
+	if err := latchkey.CheckLength("username", username, latchkey.MaxUsernameBytes); err != nil {
+		return nil, err
+	}
+	if err := latchkey.CheckLength("password", pw, latchkey.MaxPasswordBytes); err != nil {
+		return nil, err
 	}
 	t, err := s.Store.GetTenant(ctx, tid)
 	if err != nil {
 		return nil, err
 	}
-	norm := latchkey.NormalizeUsername(username)
-	lp := lockPolicy(t)
-	now := s.Now()
-	st, err := s.Store.GetLoginState(ctx, tid, norm)
+	l := s.limits()
+	src, limited, ok, err := s.takeSource(ctx, tid, rateSignInSource, l.SignInPerSource, l.SignInWindow)
 	if err != nil {
 		return nil, err
 	}
-	if until := st.LockedUntil(lp, now); !until.IsZero() {
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "session.sign_in", latchkey.ResultDenied, "locked")
-		return nil, errLocked(until, now)
+	ukey := latchkey.UsernameKey(username)
+	if !ok {
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "session.sign_in", latchkey.ResultDenied, "rate_limited_source")
+		return nil, &limited
 	}
-
-	u, err := s.Store.GetUserByUsername(ctx, tid, username)
+	lp := lockPolicy(t)
+	slot, err := s.Store.TakeLoginAttempt(ctx, tid, ukey, lp)
+	if err != nil {
+		return nil, err
+	}
+	u, tp, err := s.Store.GetUserByUsernameWithTemp(ctx, tid, username)
 	if err != nil && latchkey.ErrorCode(err) != latchkey.ENotFound {
 		return nil, err
 	}
+	if slot.Locked {
+		return s.signInLockedOut(ctx, t, u, tp, ukey, pw, src)
+	}
 	// Every failure costs two argon2id verifications, whether the user
 	// exists, has a password or has a temporary one, so timing tells nothing.
-	var viaPassword, viaTemp bool
+	viaPassword, viaTemp := false, false
 	if u != nil && u.PasswordHash != "" {
-		viaPassword, _, err = secure.VerifyPassword(u.PasswordHash, pw)
-		if err != nil {
+		if viaPassword, _, err = secure.VerifyPassword(u.PasswordHash, pw); err != nil {
 			return nil, err
 		}
 	} else {
 		secure.DummyVerify(pw)
 	}
 	if !viaPassword {
-		var tp *dynamo.TempPassword
-		if u != nil {
-			tp, err = s.Store.GetTempPassword(ctx, tid, u.ID)
-			if err != nil && latchkey.ErrorCode(err) != latchkey.ENotFound {
-				return nil, err
-			}
-		}
 		if tp != nil {
-			viaTemp, _, err = secure.VerifyPassword(tp.Hash, pw)
-			if err != nil {
+			if viaTemp, _, err = secure.VerifyPassword(tp.Hash, pw); err != nil {
 				return nil, err
 			}
 		} else {
@@ -134,48 +210,74 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 		}
 	}
 	if !viaPassword && !viaTemp {
-		locked, justLocked, err := s.Store.RecordLoginFailure(ctx, tid, norm, lp)
-		if err != nil {
-			return nil, err
+		// Both slots stay taken: this is the failure they count.
+		if slot.N >= lp.Threshold {
+			s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, ukey), "session.sign_in", latchkey.ResultDenied, "lockout")
+			return nil, errLocked()
 		}
-		if locked {
-			reason := "locked"
-			if justLocked {
-				reason = "lockout"
-			}
-			s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultDenied, reason)
-			return nil, errLocked(now.Add(lp.Duration), now)
-		}
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, norm), "session.sign_in", latchkey.ResultFailure, "invalid_credentials")
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, ukey), "session.sign_in", latchkey.ResultFailure, "invalid_credentials")
 		return nil, errInvalidCredentials
 	}
-	if err := s.Store.ClearLoginFailures(ctx, tid, norm, lp); err != nil {
-		if latchkey.ErrorCode(err) == latchkey.EAccountLocked {
-			return nil, errLocked(now.Add(lp.Duration), now)
-		}
+	src.release()
+	if err := s.Store.GiveBackLoginAttempt(ctx, tid, ukey, slot); err != nil {
 		return nil, err
 	}
-	if viaTemp {
-		sess, err := secure.RandomToken(32)
-		if err != nil {
-			return nil, err
-		}
-		c := dynamo.Challenge{MAC: secure.MAC(s.HMACKey, macPurposeSession, sess), UserID: u.ID, ExpiresAt: now.Add(ChallengeTTL)}
-		if err := s.Store.PutChallenge(ctx, tid, c); err != nil {
-			return nil, err
-		}
-		s.Store.Audit(ctx, tid, u.ID, u.ID, "session.sign_in", latchkey.ResultSuccess, "new_password_required")
-		return &SignInResult{Challenge: ChallengeNewPassword, Session: sess, ExpiresAt: c.ExpiresAt}, nil
+	if u.AdminLocked() {
+		s.Store.Audit(ctx, tid, "anonymous", u.ID, "session.sign_in", latchkey.ResultDenied, "admin_locked")
+		return nil, errLocked()
 	}
-	return s.issue(ctx, tid, u, u.SessionVersion, "session.sign_in")
+	if viaTemp {
+		return s.challenge(ctx, tid, u, tp, ukey)
+	}
+	return s.issue(ctx, tid, u, u.SessionVersion, "session.sign_in", tp != nil)
 }
 
-func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, version int, action string) (*SignInResult, error) {
+// signInLockedOut serves a sign-in while the username is locked out by
+// failures: only the user's pending temporary password (sent by a reset,
+// which strangers cannot read) gets through, to the new-password challenge.
+// The source's slot stays taken unless it does, which bounds the hashing.
+func (s *Service) signInLockedOut(ctx context.Context, t *latchkey.Tenant, u *latchkey.User, tp *dynamo.TempPassword, ukey, pw string, src sourceSlot) (*SignInResult, error) {
+	ok := false
+	if u != nil && tp != nil && !u.AdminLocked() {
+		var err error
+		if ok, _, err = secure.VerifyPassword(tp.Hash, pw); err != nil {
+			return nil, err
+		}
+	} else {
+		secure.DummyVerify(pw)
+	}
+	if !ok {
+		s.Store.Audit(ctx, t.ID, "anonymous", s.anonSubject(u, ukey), "session.sign_in", latchkey.ResultDenied, "locked")
+		return nil, errLocked()
+	}
+	src.release()
+	return s.challenge(ctx, t.ID, u, tp, ukey)
+}
+
+// challenge issues a NEW_PASSWORD_REQUIRED challenge bound to u's session
+// version and to its temporary password tp.
+func (s *Service) challenge(ctx context.Context, tid string, u *latchkey.User, tp *dynamo.TempPassword, ukey string) (*SignInResult, error) {
+	sess, err := secure.RandomToken(32)
+	if err != nil {
+		return nil, err
+	}
+	c := dynamo.Challenge{
+		MAC: secure.MAC(s.HMACKey, macPurposeSession, sess), UserID: u.ID, ExpiresAt: s.Now().Add(ChallengeTTL),
+		SessionVersion: u.SessionVersion, UsernameKey: ukey,
+	}
+	if err := s.Store.PutChallenge(ctx, tid, c, tp.CreatedAt); err != nil {
+		return nil, err
+	}
+	s.Store.Audit(ctx, tid, u.ID, u.ID, "session.sign_in", latchkey.ResultSuccess, "new_password_required")
+	return &SignInResult{Challenge: ChallengeNewPassword, Session: sess, ExpiresAt: c.ExpiresAt}, nil
+}
+
+func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, version int, action string, endPendingReset bool) (*SignInResult, error) {
 	tok, exp, err := s.Tokens.Issue(tid, u.ID, u.Roles, version)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.RecordSignIn(ctx, tid, u.ID, s.Now()); err != nil {
+	if err := s.Store.RecordSignIn(ctx, tid, u.ID, s.Now(), endPendingReset); err != nil {
 		return nil, err
 	}
 	s.Store.Audit(ctx, tid, u.ID, u.ID, action, latchkey.ResultSuccess, "")
@@ -184,12 +286,20 @@ func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, versi
 
 // CompleteNewPassword answers a NEW_PASSWORD_REQUIRED challenge: it checks the
 // new password against the policy, sets it, consumes the challenge (exactly
-// once, even under concurrent requests), ends older sessions and returns a
-// token. It returns EValidation, EPasswordPolicy (with the failed rules) or
+// once, even under concurrent requests, and only while the user is not
+// locked and nothing ended the challenge: see dynamo.Store.CompleteChallenge),
+// ends older sessions and the username's lockout, and returns a token. It
+// returns EValidation, EPasswordPolicy (with the failed rules) or
 // EInvalidSession.
 func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPassword string) (*SignInResult, error) {
 	if session == "" || newPassword == "" {
 		return nil, latchkey.Errorf(latchkey.EValidation, "session and newPassword are required.")
+	}
+	if err := latchkey.CheckLength("newPassword", newPassword, latchkey.MaxPasswordBytes); err != nil {
+		return nil, err
+	}
+	if len(session) > maxSessionBytes {
+		return nil, errInvalidSession
 	}
 	t, err := s.Store.GetTenant(ctx, tid)
 	if err != nil {
@@ -200,8 +310,8 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 		return nil, err
 	}
 	u, err := s.Store.GetUser(ctx, tid, c.UserID)
-	if err != nil {
-		return nil, latchkey.Errorf(latchkey.EInvalidSession, "The session is invalid or has expired. Sign in again.")
+	if err != nil || u.AdminLocked() || u.SessionVersion != c.SessionVersion {
+		return nil, errInvalidSession
 	}
 	if rules := Check(t.Settings.Policy, newPassword, u.Username, u.Email); len(rules) > 0 {
 		return nil, PolicyError(rules)
@@ -219,7 +329,7 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 	if hadPassword {
 		s.notifyChanged(ctx, t, u)
 	}
-	return s.issue(ctx, tid, u, version, "session.new_password")
+	return s.issue(ctx, tid, u, version, "session.new_password", false)
 }
 
 func (s *Service) notifyChanged(ctx context.Context, t *latchkey.Tenant, u *latchkey.User) {
@@ -256,26 +366,41 @@ func (s *Service) tempPasswordFields(t *latchkey.Tenant, u *latchkey.User, pw st
 // ForgotPassword e-mails a temporary password when the username belongs to a
 // user with an e-mail address and the tenant allows reset by e-mail. The old
 // password keeps working until the temporary one is used. It answers the
-// same way, and takes at least ResetFloor, whether or not the user exists;
-// requests beyond the tenant's limit per username and hour are dropped
-// silently. Its only errors are EValidation, ENotFound (tenant) and internal ones.
+// same way, and takes at least ResetFloor, whether or not the user exists
+// and whether or not the e-mail could be sent (a failed send is retried by
+// the SDK, then logged and audited, never shown to the caller). Requests
+// beyond the source's limit or the tenant's limit per username and hour are
+// dropped silently, before any hashing. Its only errors are EValidation,
+// ENotFound (tenant) and internal ones that do not depend on the user.
 func (s *Service) ForgotPassword(ctx context.Context, tid, username string) error {
 	start := time.Now()
 	defer s.waitFloor(start)
 	if strings.TrimSpace(username) == "" {
 		return latchkey.Errorf(latchkey.EValidation, "username is required.")
 	}
+	if err := latchkey.CheckLength("username", username, latchkey.MaxUsernameBytes); err != nil {
+		return err
+	}
 	t, err := s.Store.GetTenant(ctx, tid)
 	if err != nil {
 		return err
 	}
-	norm := latchkey.NormalizeUsername(username)
-	allowed, _, err := s.Store.TakeRate(ctx, tid, "reset", norm, t.Settings.ResetRequestsPerHour, time.Hour)
+	ukey := latchkey.UsernameKey(username)
+	l := s.limits()
+	_, _, ok, err := s.takeSource(ctx, tid, rateResetSource, l.ResetPerSource, l.ResetWindow)
 	if err != nil {
 		return err
 	}
-	if !allowed {
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultDenied, "rate_limited")
+	if !ok {
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "password.forgot", latchkey.ResultDenied, "rate_limited_source")
+		return nil
+	}
+	r, err := s.Store.TakeRate(ctx, tid, rateResetUser, ukey, t.Settings.ResetRequestsPerHour, time.Hour)
+	if err != nil {
+		return err
+	}
+	if !r.Allowed {
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "password.forgot", latchkey.ResultDenied, "rate_limited")
 		return nil
 	}
 	u, err := s.Store.GetUserByUsername(ctx, tid, username)
@@ -287,18 +412,24 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 		if _, _, err := s.newTempPassword(t); err != nil {
 			return err
 		}
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, norm), "password.forgot", latchkey.ResultFailure, "no_recipient")
+		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "password.forgot", latchkey.ResultFailure, "no_recipient")
 		return nil
 	}
 	pw, tp, err := s.newTempPassword(t)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.PutTempPassword(ctx, tid, u.ID, tp); err != nil {
-		return err
-	}
+	// Send first, store second: when the e-mail fails, a temporary password
+	// sent earlier (and still in the user's inbox) keeps working.
+	log := reqctx.Logger(ctx)
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, s.tempPasswordFields(t, u, pw, tp)); err != nil {
-		return err
+		log.Error("forgot-password e-mail failed", "tenant", tid, "user", u.ID, "error", err)
+		s.Store.Audit(ctx, tid, "anonymous", u.ID, "password.forgot", latchkey.ResultFailure, "send_failed")
+		return nil
+	}
+	if err := s.Store.PutTempPassword(ctx, tid, u.ID, tp); err != nil {
+		log.Error("forgot-password temporary password not stored", "tenant", tid, "user", u.ID, "error", err)
+		return nil
 	}
 	s.Store.Audit(ctx, tid, "anonymous", u.ID, "password.forgot", latchkey.ResultSuccess, "")
 	return nil
@@ -314,15 +445,32 @@ func (s *Service) waitFloor(start time.Time) {
 	}
 }
 
+// target loads the user staff member actor acts on. It returns ENotFound or
+// EForbidden (the target has more privilege than the actor).
+func (s *Service) target(ctx context.Context, tid string, actor *latchkey.User, userID string) (*latchkey.User, error) {
+	u, err := s.Store.GetUser(ctx, tid, userID)
+	if err != nil {
+		return nil, err
+	}
+	if !latchkey.CanActOn(actor, u) {
+		return nil, latchkey.Errorf(latchkey.EForbidden, "Staff may act only on users of lower or equal privilege.")
+	}
+	return u, nil
+}
+
 // Reset is an agent's or admin's reset: the user's password is replaced at
-// once by a temporary one, which is e-mailed; existing sessions end. It
-// returns the masked address it was sent to, or ENotFound or ENoEmail.
-func (s *Service) Reset(ctx context.Context, tid, actorID, userID string) (string, error) {
+// once by a temporary one, which is e-mailed; existing sessions and
+// challenges end. When the e-mail cannot be sent the reset is undone and
+// nothing changes. An admin lock stays; a lockout by failures does not stop
+// the temporary password. It returns the masked address it was sent to, or
+// ENotFound, EForbidden (an agent resetting an admin), ENoEmail, EConflict or
+// EServiceUnavailable (the e-mail failed; nothing changed).
+func (s *Service) Reset(ctx context.Context, tid string, actor *latchkey.User, userID string) (string, error) {
 	t, err := s.Store.GetTenant(ctx, tid)
 	if err != nil {
 		return "", err
 	}
-	u, err := s.Store.GetUser(ctx, tid, userID)
+	u, err := s.target(ctx, tid, actor, userID)
 	if err != nil {
 		return "", err
 	}
@@ -333,41 +481,57 @@ func (s *Service) Reset(ctx context.Context, tid, actorID, userID string) (strin
 	if err != nil {
 		return "", err
 	}
-	if err := s.Store.ResetPassword(ctx, tid, u.ID, tp); err != nil {
+	if err := s.Store.ResetPassword(ctx, tid, u.ID, u.SessionVersion, tp); err != nil {
 		return "", err
 	}
-	if err := s.Store.Unlock(ctx, tid, latchkey.NormalizeUsername(u.Username)); err != nil {
-		return "", err
-	}
-	s.Store.Audit(ctx, tid, actorID, u.ID, "password.reset", latchkey.ResultSuccess, "")
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, s.tempPasswordFields(t, u, pw, tp)); err != nil {
-		return "", err
+		log := reqctx.Logger(ctx)
+		log.Error("reset e-mail failed; undoing the reset", "tenant", tid, "user", u.ID, "error", err)
+		if uerr := s.Store.UndoReset(context.WithoutCancel(ctx), tid, u.ID, u.SessionVersion, u.PasswordHash, tp); uerr != nil {
+			log.Error("undo reset failed", "tenant", tid, "user", u.ID, "error", uerr)
+			s.Store.Audit(ctx, tid, actor.ID, u.ID, "password.reset", latchkey.ResultFailure, "email_failed")
+			return "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent. Try again later.")
+		}
+		s.Store.Audit(ctx, tid, actor.ID, u.ID, "password.reset", latchkey.ResultFailure, "email_failed_undone")
+		return "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent, so the password was not reset. Try again later.")
 	}
+	s.Store.Audit(ctx, tid, actor.ID, u.ID, "password.reset", latchkey.ResultSuccess, "")
 	s.notifyChanged(ctx, t, u)
 	return latchkey.MaskEmail(u.Email), nil
 }
 
 // ChangeOwn changes the caller's own password after checking the current
-// one (a wrong one counts towards lockout), ends the caller's other sessions
-// and sends the PASSWORD_CHANGED notice. It returns EValidation,
-// EInvalidCredentials, EAccountLocked, EPasswordPolicy or EConflict.
+// one, ends the caller's other sessions and sends the PASSWORD_CHANGED
+// notice. The current password is checked only with an attempt slot taken
+// first (as in SignIn), so a stolen token cannot guess past the lockout. It
+// returns EValidation, EInvalidCredentials, EAccountLocked, EPasswordPolicy
+// or EConflict.
 func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newPassword string) error {
 	if current == "" || newPassword == "" {
 		return latchkey.Errorf(latchkey.EValidation, "currentPassword and newPassword are required.")
+	}
+	if err := latchkey.CheckLength("currentPassword", current, latchkey.MaxPasswordBytes); err != nil {
+		return err
+	}
+	if err := latchkey.CheckLength("newPassword", newPassword, latchkey.MaxPasswordBytes); err != nil {
+		return err
+	}
+	if u.AdminLocked() {
+		return errLocked()
 	}
 	t, err := s.Store.GetTenant(ctx, u.TenantID)
 	if err != nil {
 		return err
 	}
-	norm := latchkey.NormalizeUsername(u.Username)
+	ukey := latchkey.UsernameKey(u.Username)
 	lp := lockPolicy(t)
-	now := s.Now()
-	st, err := s.Store.GetLoginState(ctx, t.ID, norm)
+	slot, err := s.Store.TakeLoginAttempt(ctx, t.ID, ukey, lp)
 	if err != nil {
 		return err
 	}
-	if until := st.LockedUntil(lp, now); !until.IsZero() {
-		return errLocked(until, now)
+	if slot.Locked {
+		s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultDenied, "locked")
+		return errLocked()
 	}
 	ok := false
 	if u.PasswordHash != "" {
@@ -378,15 +542,15 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 		secure.DummyVerify(current)
 	}
 	if !ok {
-		locked, _, err := s.Store.RecordLoginFailure(ctx, t.ID, norm, lp)
-		if err != nil {
-			return err
+		if slot.N >= lp.Threshold {
+			s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultDenied, "lockout")
+			return errLocked()
 		}
 		s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultFailure, "invalid_credentials")
-		if locked {
-			return errLocked(now.Add(lp.Duration), now)
-		}
 		return errInvalidCredentials
+	}
+	if err := s.Store.GiveBackLoginAttempt(ctx, t.ID, ukey, slot); err != nil {
+		return err
 	}
 	if rules := Check(t.Settings.Policy, newPassword, u.Username, u.Email); len(rules) > 0 {
 		return PolicyError(rules)
@@ -403,28 +567,36 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 	return nil
 }
 
-// Lock locks a user's sign-in until Unlock. It returns ENotFound.
-func (s *Service) Lock(ctx context.Context, tid, actorID, userID string) error {
-	u, err := s.Store.GetUser(ctx, tid, userID)
+// Lock locks a user until Unlock: sign-in is refused even with the right
+// password, and every session and pending challenge of the user ends at
+// once. It returns ENotFound or EForbidden (an agent locking an admin).
+func (s *Service) Lock(ctx context.Context, tid string, actor *latchkey.User, userID string) error {
+	u, err := s.target(ctx, tid, actor, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetAdminLock(ctx, tid, latchkey.NormalizeUsername(u.Username)); err != nil {
+	newly, err := s.Store.LockUser(ctx, tid, u.ID)
+	if err != nil {
 		return err
 	}
-	s.Store.Audit(ctx, tid, actorID, u.ID, "user.lock", latchkey.ResultSuccess, "")
+	reason := ""
+	if !newly {
+		reason = "already_locked"
+	}
+	s.Store.Audit(ctx, tid, actor.ID, u.ID, "user.lock", latchkey.ResultSuccess, reason)
 	return nil
 }
 
-// Unlock ends an admin lock or a lockout and clears the failure count. It returns ENotFound.
-func (s *Service) Unlock(ctx context.Context, tid, actorID, userID string) error {
-	u, err := s.Store.GetUser(ctx, tid, userID)
+// Unlock ends an admin lock and any lockout by failures of the user's
+// username. It returns ENotFound or EForbidden (an agent unlocking an admin).
+func (s *Service) Unlock(ctx context.Context, tid string, actor *latchkey.User, userID string) error {
+	u, err := s.target(ctx, tid, actor, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Unlock(ctx, tid, latchkey.NormalizeUsername(u.Username)); err != nil {
+	if err := s.Store.UnlockUser(ctx, tid, u.ID, latchkey.UsernameKey(u.Username)); err != nil {
 		return err
 	}
-	s.Store.Audit(ctx, tid, actorID, u.ID, "user.unlock", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, tid, actor.ID, u.ID, "user.unlock", latchkey.ResultSuccess, "")
 	return nil
 }

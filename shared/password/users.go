@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/secure"
@@ -22,8 +23,12 @@ type NewUser struct {
 	Permissions       []string
 	Profiles          []string
 	CompanyExceptions []string
-	// SponsorID is the PIN-code user creating this user, if any.
-	SponsorID string
+	// SponsorID is the PIN-code user creating this user, if any, and
+	// SponsorPINCodeMAC the MAC of the code used: the user is created only
+	// if the sponsor still holds that code and is not locked (checked in the
+	// creating transaction).
+	SponsorID         string
+	SponsorPINCodeMAC string
 }
 
 // CreateUser creates a user of tenant t with a temporary password (valid for
@@ -31,8 +36,11 @@ type NewUser struct {
 // user, the username claim and the temporary password are written in one
 // transaction, and deleted again when the e-mail cannot be sent; the
 // temporary password is returned only so that the local stack can print the
-// demo admin's. It returns EValidation, EUsernameTaken or
-// EServiceUnavailable (the e-mail failed; nothing was created).
+// demo admin's. The e-mail holds the username only when the tenant's
+// UsernameInResetEmail setting is on. It returns EValidation,
+// EUsernameTaken, EInvalidPINCode (the sponsor's code was revoked or
+// replaced, or the sponsor locked, meanwhile) or EServiceUnavailable (the
+// e-mail failed; nothing was created).
 func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor string, nu NewUser) (*latchkey.User, string, error) {
 	username, err := latchkey.ValidateUsername(nu.Username)
 	if err != nil {
@@ -63,15 +71,16 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 		Permissions: nu.Permissions, Profiles: nu.Profiles, CompanyExceptions: nu.CompanyExceptions,
 		CreatedAt: s.Now(), SponsorID: nu.SponsorID,
 	}
-	if err := s.Store.CreateUser(ctx, u, &tp); err != nil {
+	var sponsor *dynamo.Sponsor
+	if nu.SponsorID != "" && nu.SponsorPINCodeMAC != "" {
+		sponsor = &dynamo.Sponsor{UserID: nu.SponsorID, PINCodeMAC: nu.SponsorPINCodeMAC}
+	}
+	if err := s.Store.CreateUser(ctx, u, &tp, sponsor); err != nil {
 		s.Store.Audit(ctx, t.ID, actor, latchkey.NormalizeUsername(username), "user.create", latchkey.ResultFailure, latchkey.ErrorCode(err))
 		return nil, "", err
 	}
 	s.Store.Audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultSuccess, "")
-	fields := map[string]string{
-		"temporaryPassword": pw, "username": u.Username,
-		"expiresAt": tp.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"),
-	}
+	fields := s.tempPasswordFields(t, &u, pw, tp)
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailNew, fields); err != nil {
 		// Without the e-mail nobody can sign in as the user: undo the creation
 		// so that a retry starts afresh, and say why.

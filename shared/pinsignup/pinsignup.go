@@ -28,7 +28,11 @@ const (
 // Limits bound failed signups. Every attempt takes a slot from both counters
 // before the code is checked (a conditional write, so concurrent attempts
 // cannot exceed them); a signup that succeeds, or fails for a reason other
-// than the code, gives its slots back.
+// than the code, gives its slots back. While the tenant is over its limit,
+// a source with no failure in its own window still gets through (its
+// attempt is then not counted against the tenant): so a few sources that
+// exhaust the tenant's limit block only themselves, and a distributed
+// attack gets one guess per source and window.
 type Limits struct {
 	// PerAddress failed attempts per source address in AddressWindow.
 	PerAddress    int
@@ -51,6 +55,9 @@ type Service struct {
 	Now              latchkey.Clock
 	Limits           Limits
 }
+
+// maxPINCodeBytes bounds the pinCode input (a code is 14 characters with hyphens).
+const maxPINCodeBytes = 64
 
 const (
 	macPurpose = "pin-code"
@@ -203,6 +210,9 @@ func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.
 	if in.PINCode == "" {
 		return nil, latchkey.Errorf(latchkey.EValidation, "pinCode is required.")
 	}
+	if err := latchkey.CheckLength("pinCode", in.PINCode, maxPINCodeBytes); err != nil {
+		return nil, err
+	}
 	username, err := latchkey.ValidateUsername(in.Username)
 	if err != nil {
 		return nil, err
@@ -216,7 +226,12 @@ func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.
 	if err != nil {
 		return nil, err
 	}
-	sponsor, err := s.Store.UserByPINCode(ctx, tid, s.mac(in.PINCode))
+	mac := s.mac(in.PINCode)
+	sponsor, err := s.Store.UserByPINCode(ctx, tid, mac)
+	if err == nil && sponsor.AdminLocked() {
+		// A locked holder's code creates nobody, and says so no differently.
+		err = latchkey.Errorf(latchkey.ENotFound, "No such PIN code.")
+	}
 	if latchkey.ErrorCode(err) == latchkey.ENotFound {
 		// The slots stay taken: this is the failure the limits count.
 		s.Store.Audit(ctx, tid, "anonymous", "address:"+in.SourceAddress, "signup.pin_code", latchkey.ResultFailure, latchkey.EInvalidPINCode)
@@ -229,8 +244,14 @@ func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.
 	u, _, err := s.Passwords.CreateUser(ctx, t, sponsor.ID, password.NewUser{
 		Username: username, Email: email, Roles: []latchkey.Role{latchkey.RoleUser},
 		Permissions: sponsor.Permissions, Profiles: sponsor.Profiles, CompanyExceptions: sponsor.CompanyExceptions,
-		SponsorID: sponsor.ID,
+		SponsorID: sponsor.ID, SponsorPINCodeMAC: mac,
 	})
+	if latchkey.ErrorCode(err) == latchkey.EInvalidPINCode {
+		// Revoked, replaced or locked while this signup ran: a code failure,
+		// whose slots stay taken.
+		s.Store.Audit(ctx, tid, "anonymous", "address:"+in.SourceAddress, "signup.pin_code", latchkey.ResultFailure, "code_gone_during_signup")
+		return nil, errInvalidCode()
+	}
 	release()
 	if err != nil {
 		s.Store.Audit(ctx, tid, sponsor.ID, latchkey.NormalizeUsername(username), "signup.pin_code", latchkey.ResultFailure, latchkey.ErrorCode(err))
@@ -241,34 +262,40 @@ func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.
 }
 
 // take reserves one attempt from the address and the tenant limits and
-// returns the function that gives both back. It returns ERateLimited with
-// the seconds until the window ends when either limit is reached.
+// returns the function that gives back what it took. It returns ERateLimited
+// with the seconds until the window ends when the address is over its limit,
+// or when the tenant is and the address already failed in its window.
 func (s *Service) take(ctx context.Context, tid, addr string) (func(), error) {
 	l := s.limits()
-	if addr == "" {
-		addr = "unknown"
-	}
-	ok, wait, err := s.Store.TakeRate(ctx, tid, rateAddr, addr, l.PerAddress, l.AddressWindow)
+	src := latchkey.SourceKey(addr)
+	a, err := s.Store.TakeRate(ctx, tid, rateAddr, src, l.PerAddress, l.AddressWindow)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		s.Store.Audit(ctx, tid, "anonymous", "address:"+addr, "signup.pin_code", latchkey.ResultDenied, "rate_limited_address")
-		return nil, rateLimited(wait)
+	if !a.Allowed {
+		s.Store.Audit(ctx, tid, "anonymous", "address:"+src, "signup.pin_code", latchkey.ResultDenied, "rate_limited_address")
+		return nil, rateLimited(a.RetryAfter)
 	}
-	ok, wait, err = s.Store.TakeRate(ctx, tid, rateTenant, "all", l.PerTenant, l.TenantWindow)
-	if err == nil && !ok {
-		s.Store.Audit(ctx, tid, "anonymous", "address:"+addr, "signup.pin_code", latchkey.ResultDenied, "rate_limited_tenant")
-		err = rateLimited(wait)
-	}
+	// A context that outlives a cancelled request: the slots must come back.
+	bg := context.WithoutCancel(ctx)
+	releaseAddr := func() { _ = s.Store.ReleaseRate(bg, tid, rateAddr, src, l.AddressWindow) }
+	tn, err := s.Store.TakeRate(ctx, tid, rateTenant, "all", l.PerTenant, l.TenantWindow)
 	if err != nil {
-		_ = s.Store.ReleaseRate(ctx, tid, rateAddr, addr, l.AddressWindow)
+		releaseAddr()
 		return nil, err
+	}
+	if !tn.Allowed {
+		if a.Count > 1 {
+			releaseAddr()
+			s.Store.Audit(ctx, tid, "anonymous", "address:"+src, "signup.pin_code", latchkey.ResultDenied, "rate_limited_tenant")
+			return nil, rateLimited(tn.RetryAfter)
+		}
+		// The tenant is over its limit, but this address has no failure in
+		// its window: let it through, counted against the address only.
+		return releaseAddr, nil
 	}
 	return func() {
-		// A context that outlives a cancelled request: the slots must come back.
-		bg := context.WithoutCancel(ctx)
-		_ = s.Store.ReleaseRate(bg, tid, rateAddr, addr, l.AddressWindow)
+		releaseAddr()
 		_ = s.Store.ReleaseRate(bg, tid, rateTenant, "all", l.TenantWindow)
 	}, nil
 }

@@ -400,16 +400,32 @@ func TestService_SignUp_RateLimit(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the tenant limit holds across addresses", func(t *testing.T) {
+	t.Run("over the tenant limit, sources that failed wait and clean sources still get through", func(t *testing.T) {
 		g := newFixture(t)
 		g.svc.Limits = pinsignup.Limits{PerAddress: 100, AddressWindow: time.Minute, PerTenant: 3, TenantWindow: time.Hour}
+		_, right := g.holder("tess")
+		// A few attacking sources exhaust the tenant's limit...
 		for i := 0; i < 3; i++ {
 			if _, err := g.signup("WRNG-C0DE-AAAA", "ttt", pinsignup.ClientWeb, fmt.Sprintf("192.0.2.%d", i)); code(err) != latchkey.EInvalidPINCode {
 				t.Fatalf("attempt %d: got %v, want %s", i, err, latchkey.EInvalidPINCode)
 			}
 		}
-		if _, err := g.signup("WRNG-C0DE-AAAA", "ttt", pinsignup.ClientWeb, "192.0.2.99"); code(err) != latchkey.ERateLimited {
-			t.Fatalf("fourth address: got %v, want %s", err, latchkey.ERateLimited)
+		// ...which then blocks them, even with a right code...
+		for i := 0; i < 3; i++ {
+			if _, err := g.signup(right, "blocked", pinsignup.ClientWeb, fmt.Sprintf("192.0.2.%d", i)); code(err) != latchkey.ERateLimited {
+				t.Fatalf("attacking source %d: got %v, want %s", i, err, latchkey.ERateLimited)
+			}
+		}
+		// ...but not a source with no failure: a holder elsewhere still signs users up.
+		if _, err := g.signup(right, "welcome", pinsignup.ClientWeb, "198.51.100.7"); err != nil {
+			t.Fatalf("clean source with the right code: got %v, want success", err)
+		}
+		// A clean source gets one guess; its second attempt is refused.
+		if _, err := g.signup("WRNG-C0DE-BBBB", "ttt", pinsignup.ClientWeb, "198.51.100.8"); code(err) != latchkey.EInvalidPINCode {
+			t.Fatalf("clean source, first wrong code: got %v, want %s", err, latchkey.EInvalidPINCode)
+		}
+		if _, err := g.signup(right, "second", pinsignup.ClientWeb, "198.51.100.8"); code(err) != latchkey.ERateLimited {
+			t.Fatalf("that source again: got %v, want %s", err, latchkey.ERateLimited)
 		}
 	})
 }

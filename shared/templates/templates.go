@@ -76,7 +76,7 @@ var specs = map[string]spec{
 	PasswordEmailNew: {
 		required: []string{"temporaryPassword"}, fields: []string{"temporaryPassword", "expiresAt"},
 		def: Template{Subject: "Your new {{tenantName}} account",
-			Text: "Hello,\n\nAn account was created for you at {{tenantName}}. Your username is {{username}}.\n\nYour temporary password is:\n\n{{temporaryPassword}}\n\nIt is valid until {{expiresAt}}. You will choose your own password when you first sign in."},
+			Text: "Hello,\n\nAn account was created for you at {{tenantName}}.{{#username}} Your username is {{username}}.{{/username}}\n\nYour temporary password is:\n\n{{temporaryPassword}}\n\nIt is valid until {{expiresAt}}. You will choose your own password when you first sign in."},
 	},
 	PasswordEmailChange: {
 		required: []string{"temporaryPassword"}, fields: []string{"temporaryPassword", "expiresAt"},
