@@ -42,7 +42,9 @@ func (f *fixture) staff(name, pw string, roles ...latchkey.Role) *latchkey.User 
 	return cur
 }
 
-func (f *fixture) auth() *api.TokenAuth { return &api.TokenAuth{Tokens: f.deps.Tokens, Store: f.deps.Store} }
+func (f *fixture) auth() *api.TokenAuth {
+	return &api.TokenAuth{Tokens: f.deps.Tokens, Store: f.deps.Store}
+}
 
 // Finding 1: a slot is taken before the password is checked, so parallel
 // guesses get no more checks than the lockout threshold.
