@@ -1,8 +1,10 @@
 // Package httpapi turns API Gateway HTTP API (payload 2.0) events into calls
 // of route handlers and their results into responses, with Latchkey's HTTP
-// conventions: coded JSON errors, X-Request-Id on every response, a 16 KiB
-// body limit, structured JSON logs carrying the request id (never a body or
-// a header value), and authorization from the route table.
+// conventions: coded JSON errors, X-Request-Id and the security headers on
+// every response, a 16 KiB body limit, strict JSON bodies, path parameters
+// checked before any handler runs, structured JSON logs carrying the request
+// id (never a body or a header value), and authorization from the route
+// table.
 package httpapi
 
 import (
@@ -12,8 +14,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -29,11 +33,34 @@ import (
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 16 << 10
 
+// Security headers sent on every response, success or error.
+const (
+	// HSTS is the Strict-Transport-Security value: two years, subdomains too.
+	HSTS = "max-age=63072000; includeSubDomains"
+	// NoSniff is the X-Content-Type-Options value.
+	NoSniff = "nosniff"
+)
+
+// baseHeaders returns the headers of every response: JSON, never cached, the
+// security headers and the request id.
+func baseHeaders(reqID string) map[string]string {
+	return map[string]string{
+		"Content-Type":              "application/json",
+		"Cache-Control":             "no-store",
+		"Strict-Transport-Security": HSTS,
+		"X-Content-Type-Options":    NoSniff,
+		"X-Request-Id":              reqID,
+	}
+}
+
 // Request is what a route handler receives.
 type Request struct {
-	Route  routes.Route
+	Route routes.Route
+	// Tenant is the {tenant} path parameter, a valid tenant id
+	// (latchkey.ValidTenantID).
 	Tenant string
-	// Params are the path parameters, such as "userId".
+	// Params are the path parameters, such as "userId", each checked by
+	// ValidPathParam before the handler runs.
 	Params  map[string]string
 	Body    []byte
 	Headers map[string]string
@@ -51,17 +78,35 @@ func (r *Request) Header(name string) string {
 	return ""
 }
 
-// Decode reads the JSON body into v, refusing unknown fields and trailing
-// data. It returns EInvalidJSON.
+// Decode reads the JSON body into v, which must be a non-nil pointer. An
+// empty body means {}. Decoding is strict at every depth (objects inside
+// arrays and objects too): member names must match the fields' `json` tag
+// names (or Go names when untagged) exactly, case included; unknown members,
+// a name repeated within one object, invalid UTF-8 (raw, or escaped as half a
+// surrogate pair) and data after the JSON value are refused. The message
+// names the problem and at most the member concerned, never a value from the
+// body. v may be partly filled on error.
+//
+// It returns EInvalidJSON, or an internal error when v is not a pointer.
 func (r *Request) Decode(v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("decode request body: need a non-nil pointer, got %T", v)
+	}
 	body := r.Body
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
+	if err := checkStrictJSON(body, rv.Type()); err != nil {
+		if errors.Is(err, errTrailingData) {
+			return latchkey.Errorf(latchkey.EInvalidJSON, "The request body has data after the JSON value.")
+		}
+		return latchkey.Errorf(latchkey.EInvalidJSON, "The request body is not valid JSON for this request: %s.", jsonProblem(err))
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return latchkey.Errorf(latchkey.EInvalidJSON, "The request body is not valid JSON for this request: %s", jsonProblem(err))
+		return latchkey.Errorf(latchkey.EInvalidJSON, "The request body is not valid JSON for this request: %s.", jsonProblem(err))
 	}
 	if dec.More() {
 		return latchkey.Errorf(latchkey.EInvalidJSON, "The request body has data after the JSON value.")
@@ -69,16 +114,25 @@ func (r *Request) Decode(v any) error {
 	return nil
 }
 
-// jsonProblem describes a decoding error without echoing request data.
+// jsonProblem describes a decoding error without echoing request data:
+// encoding/json's own messages quote characters and values from the body.
 func jsonProblem(err error) string {
+	var pe *jsonProblemError
+	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q has the wrong type", te.Field)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return strings.TrimPrefix(err.Error(), "json: ")
-	default:
+	case errors.As(err, &pe):
+		return pe.problem
+	case errors.As(err, &se), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON"
+	case errors.As(err, &te) && te.Field == "":
+		return "the body must be a JSON object"
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %s has the wrong type or value", strconv.Quote(truncate(te.Field, 128)))
+	default:
+		// Such as a `json:",string"` field holding no number, or an unknown
+		// field that checkStrictJSON missed.
+		return "a field has the wrong type or value"
 	}
 }
 
@@ -110,7 +164,13 @@ type Server struct {
 	Logger   *slog.Logger
 }
 
-// Handle is the Lambda handler.
+// Handle is the Lambda handler. Every response carries X-Request-Id (the
+// event's request id, or a random one), Cache-Control: no-store and the
+// security headers (HSTS, X-Content-Type-Options). Errors answer a coded JSON
+// body: ERouteNotFound, EMethodNotAllowed, ENotFound for a malformed path
+// parameter, EBodyTooLarge, EBadRequest, EUnauthorized, EForbidden, the
+// handler's coded errors, and EInternal with a generic message for any
+// error that is not coded (its detail is logged, never answered).
 func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := time.Now()
 	reqID := ev.RequestContext.RequestID
@@ -122,8 +182,7 @@ func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	ctx = reqctx.WithSourceIP(ctx, ev.RequestContext.HTTP.SourceIP)
 
 	res, route, err := s.serve(ctx, ev)
-	out := s.respond(ctx, res, err)
-	out.Headers["X-Request-Id"] = reqID
+	out := s.respond(ctx, reqID, res, err)
 	attrs := []any{"route", route, "status", out.StatusCode, "duration_ms", time.Since(start).Milliseconds()}
 	if err != nil {
 		code := latchkey.ErrorCode(err)
@@ -140,6 +199,11 @@ func (s *Server) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 	route, params, err := s.route(ev)
 	if err != nil {
 		return Response{}, ev.RouteKey, err
+	}
+	// Before any handler, authenticator or store sees them: a malformed
+	// tenant or id cannot name anything, so it answers as an unknown one.
+	if !validParams(route, params) {
+		return Response{}, route.Key(), latchkey.Errorf(latchkey.ENotFound, "Not found.")
 	}
 	h := s.Handlers[route.Key()]
 	if h == nil {
@@ -198,6 +262,41 @@ func (s *Server) route(ev events.APIGatewayV2HTTPRequest) (routes.Route, map[str
 	return r, params, nil
 }
 
+// ValidPathParam reports whether value is well formed for the path parameter
+// called name: "tenant" must be a tenant id (latchkey.ValidTenantID), "token"
+// a link token (latchkey.ValidLinkToken), and every other parameter, whose
+// name ends in "Id" by convention ("userId", "accountId"), an id
+// (latchkey.ValidID). A parameter of a new kind is held to the id format
+// until it gets its own rule here: refusing is the safe default.
+func ValidPathParam(name, value string) bool {
+	switch name {
+	case "tenant":
+		return latchkey.ValidTenantID(value)
+	case "token":
+		return latchkey.ValidLinkToken(value)
+	default:
+		return latchkey.ValidID(value)
+	}
+}
+
+// validParams reports whether params holds every parameter of route's path
+// and every parameter in it is well formed.
+func validParams(route routes.Route, params map[string]string) bool {
+	for _, seg := range strings.Split(route.FullPath(), "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			if _, ok := params[strings.TrimSuffix(name, "}")]; !ok {
+				return false
+			}
+		}
+	}
+	for name, value := range params {
+		if !ValidPathParam(name, value) {
+			return false
+		}
+	}
+	return true
+}
+
 func decodeBody(ev events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	tooLarge := latchkey.Errorf(latchkey.EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
 	if !ev.IsBase64Encoded {
@@ -219,8 +318,8 @@ func decodeBody(ev events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	return b, nil
 }
 
-func (s *Server) respond(ctx context.Context, res Response, err error) events.APIGatewayV2HTTPResponse {
-	headers := map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
+func (s *Server) respond(ctx context.Context, reqID string, res Response, err error) events.APIGatewayV2HTTPResponse {
+	headers := baseHeaders(reqID)
 	if err != nil {
 		code := latchkey.ErrorCode(err)
 		obj := map[string]any{"code": code, "message": latchkey.ErrorMessage(err)}

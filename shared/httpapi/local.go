@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -30,11 +31,15 @@ type LocalGateway struct {
 	NotFound LambdaHandler
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. The gateway's own answers (a body it
+// cannot read, no handler for the route, a handler that fails) are JSON
+// {"message": ...} bodies as API Gateway's are, and carry the headers of
+// every response (Cache-Control, the security headers, X-Request-Id).
 func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		http.Error(w, "cannot read body", http.StatusBadRequest)
+		id, _ := secure.RandomToken(12)
+		writeGatewayError(w, id, http.StatusBadRequest, "Bad Request")
 		return
 	}
 	route, params, found, methodOK := routes.Match(r.Method, r.URL.Path)
@@ -46,15 +51,21 @@ func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h = g.Functions[route.Function]
 	}
 	if h == nil {
-		http.Error(w, "no handler", http.StatusBadGateway)
+		writeGatewayError(w, ev.RequestContext.RequestID, http.StatusBadGateway, "No handler")
 		return
 	}
 	res, err := h(r.Context(), ev)
 	if err != nil {
-		http.Error(w, `{"message":"Internal Server Error"}`, http.StatusInternalServerError)
+		writeGatewayError(w, ev.RequestContext.RequestID, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
 	WriteResponse(w, res)
+}
+
+// writeGatewayError writes one of the gateway's own answers.
+func writeGatewayError(w http.ResponseWriter, reqID string, status int, message string) {
+	b, _ := json.Marshal(map[string]string{"message": message})
+	WriteResponse(w, events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: baseHeaders(reqID), Body: string(b)})
 }
 
 // EventFromHTTP builds the API Gateway HTTP API payload-2.0 event for r, with

@@ -3,7 +3,6 @@ package password
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/latchkey/latchkey/shared/dynamo"
@@ -94,12 +93,10 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 	return &u, pw, nil
 }
 
-var tenantID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$`)
-
 // ValidateTenantID checks a tenant id: 3 to 32 lowercase letters, digits and
-// inner hyphens. It returns EValidation.
+// single inner hyphens (latchkey.ValidTenantID). It returns EValidation.
 func ValidateTenantID(id string) error {
-	if !tenantID.MatchString(id) || strings.Contains(id, "--") {
+	if !latchkey.ValidTenantID(id) {
 		return latchkey.Errorf(latchkey.EValidation, "Tenant id must be 3 to 32 lowercase letters, digits and single inner hyphens.")
 	}
 	return nil
