@@ -211,8 +211,12 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 				if _, ok := headers["X-Request-Id"]; !ok {
 					t.Errorf("%s %s: got no X-Request-Id header, want one on every response", k, status)
 				}
-				if _, ok := headers["Retry-After"]; (code == http.StatusLocked || code == http.StatusTooManyRequests) && !ok {
+				_, retry := headers["Retry-After"]
+				if code == http.StatusTooManyRequests && !retry {
 					t.Errorf("%s %s: got no Retry-After header, want one", k, status)
+				}
+				if code == http.StatusLocked && retry {
+					t.Errorf("%s %s: got a Retry-After header, want none (every lock answers alike)", k, status)
 				}
 				_, hasBody := res["content"]
 				if code == http.StatusNoContent && hasBody {
