@@ -25,8 +25,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // FunctionTag is the tag every Lambda function carries with its name from
@@ -331,9 +331,9 @@ func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination 
 // Format is the format of a log line.
 func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat { return a.format }
 
-// newTable creates the table from dynamo.Schema.
+// newTable creates the table from schema.Schema.
 func newTable(scope constructs.Construct, cfg Config) awsdynamodb.Table {
-	schema := dynamo.Schema
+	schema := schema.Schema
 	table := awsdynamodb.NewTable(scope, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey:        stringAttr(schema.Keys.PartitionKey),
 		SortKey:             stringAttr(schema.Keys.SortKey),

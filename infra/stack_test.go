@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // scheduledFn is an extra function used to test the schedule code path;
@@ -553,14 +553,14 @@ func TestLatchkeyStack_Table(t *testing.T) {
 		s.template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
 			"BillingMode": "PAY_PER_REQUEST",
 			"TimeToLiveSpecification": map[string]any{
-				"AttributeName": dynamo.Schema.TTLAttribute,
+				"AttributeName": schema.Schema.TTLAttribute,
 				"Enabled":       true,
 			},
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 			"DeletionProtectionEnabled":        true,
 			"KeySchema": []any{
-				map[string]any{"AttributeName": dynamo.Schema.Keys.PartitionKey, "KeyType": "HASH"},
-				map[string]any{"AttributeName": dynamo.Schema.Keys.SortKey, "KeyType": "RANGE"},
+				map[string]any{"AttributeName": schema.Schema.Keys.PartitionKey, "KeyType": "HASH"},
+				map[string]any{"AttributeName": schema.Schema.Keys.SortKey, "KeyType": "RANGE"},
 			},
 		})
 	})
@@ -570,12 +570,12 @@ func TestLatchkeyStack_Table(t *testing.T) {
 			"UpdateReplacePolicy": "Retain",
 		})
 	})
-	if got, want := dynamo.Schema.TTLAttribute, "ttl"; got != want {
+	if got, want := schema.Schema.TTLAttribute, "ttl"; got != want {
 		t.Errorf("TTL attribute: got %q, want %q", got, want)
 	}
 
 	table := props(s.resources[s.the(t, "AWS::DynamoDB::Table")])
-	for _, ix := range dynamo.Schema.Indexes {
+	for _, ix := range schema.Schema.Indexes {
 		t.Run("index "+ix.Name, func(t *testing.T) {
 			var found map[string]any
 			for _, g := range anys(table["GlobalSecondaryIndexes"]) {

@@ -33,6 +33,7 @@ import (
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // Local ports.
@@ -157,7 +158,7 @@ func startStack(ctx context.Context, reuse bool, log io.Writer) (*stack, error) 
 	// The functions read their configuration from the environment, as in Lambda.
 	env := map[string]string{
 		"DYNAMODB_ENDPOINT": s.dynamoURL, "SES_ENDPOINT": s.sesURL, "SNS_ENDPOINT": s.smsURL,
-		"TABLE_NAME": dynamo.DefaultTableName, "SECRETS_FILE": filepath.Join(s.state, "secrets.json"),
+		"TABLE_NAME": schema.DefaultTableName, "SECRETS_FILE": filepath.Join(s.state, "secrets.json"),
 		"PUBLIC_BASE_URL": fmt.Sprintf("http://localhost:%d", apiPort),
 	}
 	if os.Getenv("SENDER_EMAIL") == "" {

@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/schema"
 	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/sns"
@@ -68,7 +69,7 @@ func ConfigFromEnv() (Config, error) {
 		PublicBaseURL:  os.Getenv("PUBLIC_BASE_URL"),
 	}
 	if c.TableName == "" {
-		c.TableName = dynamo.DefaultTableName
+		c.TableName = schema.DefaultTableName
 	}
 	if lvl := os.Getenv("LOG_LEVEL"); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // NewClient returns a DynamoDB client from the standard AWS configuration
@@ -31,8 +32,8 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	}), nil
 }
 
-// CreateTable creates table name from Schema (on demand, with TTL), unless it
-// exists already. The CDK stack creates the deployed table from the same Schema.
+// CreateTable creates table name from schema.Schema (on demand, with TTL), unless it
+// exists already. The CDK stack creates the deployed table from the same schema.Schema.
 func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
 	_, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 	if err == nil {
@@ -43,7 +44,7 @@ func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
 		return fmt.Errorf("describe table: %w", err)
 	}
 	attrs := map[string]bool{}
-	keys := func(k KeySchema) []types.KeySchemaElement {
+	keys := func(k schema.KeySchema) []types.KeySchemaElement {
 		attrs[k.PartitionKey], attrs[k.SortKey] = true, true
 		return []types.KeySchemaElement{
 			{AttributeName: aws.String(k.PartitionKey), KeyType: types.KeyTypeHash},
@@ -53,9 +54,9 @@ func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
 	in := &dynamodb.CreateTableInput{
 		TableName:   &name,
 		BillingMode: types.BillingModePayPerRequest,
-		KeySchema:   keys(Schema.Keys),
+		KeySchema:   keys(schema.Schema.Keys),
 	}
-	for _, ix := range Schema.Indexes {
+	for _, ix := range schema.Schema.Indexes {
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
 			IndexName: aws.String(ix.Name), KeySchema: keys(ix.Keys),
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
@@ -76,7 +77,7 @@ func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
 	}
 	if _, err := api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               &name,
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(Schema.TTLAttribute), Enabled: aws.Bool(true)},
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(schema.Schema.TTLAttribute), Enabled: aws.Bool(true)},
 	}); err != nil {
 		return fmt.Errorf("enable ttl: %w", err)
 	}

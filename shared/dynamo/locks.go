@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // LoginState is the attempt record of one username key (latchkey.UsernameKey).
@@ -98,7 +99,7 @@ func (s *Store) TakeLoginAttempt(ctx context.Context, tid, ukey string, p LockPo
 			TableName: &s.table, Key: k,
 			UpdateExpression:         aws.String("SET failures = if_not_exists(failures, :zero) + :one, lastFailureAt = :now, #ttl = :ttl"),
 			ConditionExpression:      aws.String("attribute_not_exists(failures) OR (failures < :max AND #ttl > :now)"),
-			ExpressionAttributeNames: map[string]string{"#ttl": AttrTTL},
+			ExpressionAttributeNames: map[string]string{"#ttl": schema.AttrTTL},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":zero": num(0), ":one": num(1), ":now": num(now.Unix()), ":ttl": num(ttl.Unix()),
 				":max": num(int64(p.Threshold)),
@@ -137,7 +138,7 @@ func (s *Store) TakeLoginAttempt(ctx context.Context, tid, ukey string, p LockPo
 			TableName: &s.table, Key: k,
 			UpdateExpression:         aws.String("SET failures = :one, lastFailureAt = :now, #ttl = :ttl"),
 			ConditionExpression:      aws.String("failures = :n AND lastFailureAt = :last"),
-			ExpressionAttributeNames: map[string]string{"#ttl": AttrTTL},
+			ExpressionAttributeNames: map[string]string{"#ttl": schema.AttrTTL},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":one": num(1), ":now": num(now.Unix()), ":ttl": num(ttl.Unix()),
 				":n": num(int64(raw.Failures)), ":last": num(raw.LastFailureAt),
@@ -248,7 +249,7 @@ func (s *Store) TakeRate(ctx context.Context, tid, kind, subject string, limit i
 		Key:                      key(rateKey(tid, kind, subject), fmt.Sprintf("WINDOW#%d", start.Unix())),
 		UpdateExpression:         aws.String("SET #c = if_not_exists(#c, :zero) + :one, #ttl = :ttl"),
 		ConditionExpression:      aws.String("attribute_not_exists(#c) OR #c < :limit"),
-		ExpressionAttributeNames: map[string]string{"#c": "count", "#ttl": AttrTTL},
+		ExpressionAttributeNames: map[string]string{"#c": "count", "#ttl": schema.AttrTTL},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":zero": num(0), ":one": num(1), ":limit": num(int64(limit)), ":ttl": num(end.Unix()),
 		},

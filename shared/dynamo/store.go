@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // Store is Latchkey's storage on one DynamoDB table. Every read of an item
@@ -45,7 +46,7 @@ func rateKey(tid, kind, subj string) string { return "TENANT#" + tid + "#RATE#" 
 func templateKey(tid, name string) string   { return "TENANT#" + tid + "#TEMPLATE#" + name }
 func auditKey(tid string) string            { return "TENANT#" + tid + "#AUDIT" }
 func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{AttrPK: str(pk), AttrSK: str(sk)}
+	return map[string]types.AttributeValue{schema.AttrPK: str(pk), schema.AttrSK: str(sk)}
 }
 
 const (
@@ -179,7 +180,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*latchkey.Tenant, err
 func (s *Store) ListTenants(ctx context.Context) ([]latchkey.Tenant, error) {
 	var out []latchkey.Tenant
 	p := dynamodb.NewQueryPaginator(s.api, &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: aws.String(IndexGSI1),
+		TableName: &s.table, IndexName: aws.String(schema.IndexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(tenantsIndex)},
 	})
@@ -398,7 +399,7 @@ func (s *Store) GetUserWithTemp(ctx context.Context, tid, uid string) (*latchkey
 	var u *latchkey.User
 	var tp *TempPassword
 	for _, raw := range res.Items {
-		sk, _ := raw[AttrSK].(*types.AttributeValueMemberS)
+		sk, _ := raw[schema.AttrSK].(*types.AttributeValueMemberS)
 		if sk == nil {
 			continue
 		}
@@ -432,7 +433,7 @@ func (s *Store) GetUserWithTemp(ctx context.Context, tid, uid string) (*latchkey
 // first page). next is "" on the last page.
 func (s *Store) ListUsers(ctx context.Context, tid, cursor string, limit int) (users []latchkey.User, next string, err error) {
 	in := &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: aws.String(IndexGSI1),
+		TableName: &s.table, IndexName: aws.String(schema.IndexGSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(usersIndexKey(tid))},
 		Limit:                     aws.Int32(int32(limit)),
@@ -676,7 +677,7 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *Challenge,
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: key(challengeKey(tid, c.MAC), skChallenge),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND #ttl > :now"),
-			ExpressionAttributeNames:  map[string]string{"#ttl": AttrTTL},
+			ExpressionAttributeNames:  map[string]string{"#ttl": schema.AttrTTL},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
 		}},
 		{Update: &types.Update{

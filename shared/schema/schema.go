@@ -1,8 +1,9 @@
-// Package dynamo is Latchkey's storage on DynamoDB: one table, single-table
-// design, the tenant in every key. Schema below is the one definition of the
-// table that both the CDK stack (infra/) and the local stack (cmd/latchkey-local)
-// create, so the two cannot drift.
-package dynamo
+// Package schema is the one definition of Latchkey's DynamoDB table (keys,
+// indexes, TTL attribute) that both the CDK stack (infra/) and the local
+// stack (cmd/latchkey-local) create, so the two cannot drift. It imports
+// nothing, so the CDK app reads it without linking the AWS SDK; the storage
+// code is in shared/dynamo.
+package schema
 
 // Attribute names of the table's keys and TTL.
 const (

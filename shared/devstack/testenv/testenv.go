@@ -116,7 +116,7 @@ func DB(t testing.TB) *dynamodb.Client {
 	return client
 }
 
-// NewTable creates a fresh table from dynamo.Schema for one test and deletes
+// NewTable creates a fresh table from schema.Schema for one test and deletes
 // it when the test ends.
 func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
