@@ -42,7 +42,7 @@ func sameAnswer(t *testing.T, what string, replies map[string]reply) {
 func TestLocalAPI_Enumeration(t *testing.T) {
 	l := newLocal(t)
 	ctx := context.Background()
-	tn, admin, temp, err := l.deps.Passwords.CreateTenant(ctx, l.id, "Enum", "admin", l.email("admin"))
+	tn, admin, temp, err := l.deps.Tenancy.CreateTenant(ctx, l.id, "Enum", "admin", l.email("admin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestLocalAPI_Enumeration(t *testing.T) {
 	base := "/v1/tenants/" + l.id
 	users := map[string]*latchkey.User{}
 	for _, name := range []string{"known", "locked", "lockedout", "holder"} {
-		u, temp, err := l.deps.Passwords.CreateUser(ctx, tn, "test", newUser(name, l.email(name)))
+		u, temp, err := l.deps.Tenancy.CreateUser(ctx, tn, "test", newUser(name, l.email(name)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,10 +17,10 @@ import (
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
-	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -143,7 +143,7 @@ func (l *local) signInNew(tenant, username, temp, newPassword string) string {
 func TestLocalAPI_PasswordJourney(t *testing.T) {
 	l := newLocal(t)
 	ctx := context.Background()
-	_, admin, temp, err := l.deps.Passwords.CreateTenant(ctx, l.id, "Journey", "admin", l.email("admin"))
+	_, admin, temp, err := l.deps.Tenancy.CreateTenant(ctx, l.id, "Journey", "admin", l.email("admin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestLocalAPI_PasswordJourney(t *testing.T) {
 	t.Run("agent reset and lock need a token with the role", func(t *testing.T) {
 		l.want(l.do("POST", base+"/users/"+admin.ID+"/lock", "", nil), 401, "no token")
 		l.want(l.do("POST", base+"/users/"+admin.ID+"/lock", "not-a-token", nil), 401, "bad token")
-		u, temp, err := l.deps.Passwords.CreateUser(ctx, mustTenant(t, l), "admin", newUser("plain", l.email("plain")))
+		u, temp, err := l.deps.Tenancy.CreateUser(ctx, mustTenant(t, l), "admin", newUser("plain", l.email("plain")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestLocalAPI_PasswordJourney(t *testing.T) {
 
 	t.Run("a token of one tenant is refused in another", func(t *testing.T) {
 		other := "o" + l.id[1:]
-		if _, _, _, err := l.deps.Passwords.CreateTenant(ctx, other, "Other", "admin", l.email("other")); err != nil {
+		if _, _, _, err := l.deps.Tenancy.CreateTenant(ctx, other, "Other", "admin", l.email("other")); err != nil {
 			t.Fatal(err)
 		}
 		r := l.want(l.do("POST", "/v1/tenants/"+other+"/users/"+admin.ID+"/lock", tok, nil), 403, "cross-tenant")
@@ -258,8 +258,8 @@ func mustTenant(t *testing.T, l *local) *latchkey.Tenant {
 	return tn
 }
 
-func newUser(name, email string) password.NewUser {
-	return password.NewUser{Username: name, Email: email}
+func newUser(name, email string) tenancy.NewUser {
+	return tenancy.NewUser{Username: name, Email: email}
 }
 
 // The PIN-code journey over real HTTP: an admin gives a holder a code and
@@ -270,7 +270,7 @@ func TestLocalAPI_PINSignupJourney(t *testing.T) {
 	l := newLocal(t)
 	ctx := context.Background()
 	l.deps.PINSignup.Limits = pinsignup.Limits{PerAddress: 3, AddressWindow: 15 * time.Minute, PerTenant: 100, TenantWindow: time.Hour}
-	tn, _, temp, err := l.deps.Passwords.CreateTenant(ctx, l.id, "Journey", "admin", l.email("admin"))
+	tn, _, temp, err := l.deps.Tenancy.CreateTenant(ctx, l.id, "Journey", "admin", l.email("admin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestLocalAPI_PINSignupJourney(t *testing.T) {
 	base := "/v1/tenants/" + l.id
 	adminTok := l.signInNew(l.id, "admin", l.tempPassword(l.email("admin")), "Keeper-pass-2026")
 
-	holder, holderTemp, err := l.deps.Passwords.CreateUser(ctx, tn, "admin", password.NewUser{
+	holder, holderTemp, err := l.deps.Tenancy.CreateUser(ctx, tn, "admin", tenancy.NewUser{
 		Username: "holder", Email: l.email("holder"), Roles: []latchkey.Role{latchkey.RoleUser},
 		Permissions: []string{"gauges.read", "gauges.calibrate"}, Profiles: []string{"plant-north"}, CompanyExceptions: []string{"supplier-7"},
 	})

@@ -274,7 +274,7 @@ func ensureDemo(ctx context.Context, d *app.Deps, state string) (string, error) 
 	if latchkey.ErrorCode(err) != latchkey.ENotFound {
 		return "", err
 	}
-	t, u, pw, err := d.Passwords.CreateTenant(ctx, demoTenant, "Demo", demoUsername, demoEmail)
+	t, u, pw, err := d.Tenancy.CreateTenant(ctx, demoTenant, "Demo", demoUsername, demoEmail)
 	if err != nil {
 		return "", fmt.Errorf("create demo tenant: %w", err)
 	}

@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := fs.Parse(args[2:]); err != nil {
 			return err
 		}
-		t, u, _, err := d.Passwords.CreateTenant(ctx, *id, *name, *user, *email)
+		t, u, _, err := d.Tenancy.CreateTenant(ctx, *id, *name, *user, *email)
 		if err != nil {
 			return describe(err)
 		}
@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			t.ID, t.Name, u.Username, u.ID, latchkey.MaskEmail(u.Email))
 		return nil
 	case "list":
-		ts, err := d.Store.ListTenants(ctx)
+		ts, err := d.Tenancy.ListTenants(ctx)
 		if err != nil {
 			return err
 		}
@@ -89,22 +89,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := fs.Parse(args[2:]); err != nil {
 			return err
 		}
-		t, err := d.Store.GetTenant(ctx, *id)
+		if *pinSignup == "" {
+			return errors.New("nothing to set: give -pin-signup off|web|all")
+		}
+		t, err := d.Tenancy.UpdateSettings(ctx, *id, "operator", "pinSignup="+*pinSignup, func(st *latchkey.Settings) { st.PINSignup = *pinSignup })
 		if err != nil {
 			return describe(err)
 		}
-		switch *pinSignup {
-		case latchkey.PINSignupOff, latchkey.PINSignupWeb, latchkey.PINSignupAll:
-			t.Settings.PINSignup = *pinSignup
-		case "":
-			return errors.New("nothing to set: give -pin-signup off|web|all")
-		default:
-			return fmt.Errorf("-pin-signup: got %q, want off, web or all", *pinSignup)
-		}
-		if err := d.Store.PutTenantSettings(ctx, t.ID, t.Settings); err != nil {
-			return err
-		}
-		d.Store.Audit(ctx, t.ID, "operator", t.ID, "settings.update", latchkey.ResultSuccess, "pinSignup="+t.Settings.PINSignup)
 		fmt.Fprintf(stdout, "tenant %s: pinSignup is %s\n", t.ID, t.Settings.PINSignup)
 		return nil
 	default:

@@ -31,6 +31,7 @@ import (
 	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/sns"
 	"github.com/latchkey/latchkey/shared/templates"
+	"github.com/latchkey/latchkey/shared/tenancy"
 	"github.com/latchkey/latchkey/shared/token"
 )
 
@@ -96,6 +97,7 @@ type Deps struct {
 	Notifier  *notify.Notifier
 	Tokens    *token.Issuer
 	Passwords *password.Service
+	Tenancy   *tenancy.Service
 	PINSignup *pinsignup.Service
 }
 
@@ -127,10 +129,11 @@ func Build(c Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.Keys
 	n := &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, SMS: sms, From: c.SenderEmail}
 	tokens := &token.Issuer{Key: keys.SigningKey, Now: now, TTL: time.Hour}
 	passwords := &password.Service{Store: store, Notify: n, Tokens: tokens, HMACKey: keys.HMACKey, Now: now}
+	ten := &tenancy.Service{Store: store, Notify: n, Now: now}
 	return &Deps{
 		Config: c, Logger: logger, Now: now, Keys: keys, Store: store, Notifier: n, Tokens: tokens,
-		Passwords: passwords,
-		PINSignup: &pinsignup.Service{Store: store, Passwords: passwords, Notify: n, HMACKey: keys.HMACKey, DataKey: keys.DataKey, Now: now},
+		Passwords: passwords, Tenancy: ten,
+		PINSignup: &pinsignup.Service{Store: store, Users: ten, Notify: n, HMACKey: keys.HMACKey, DataKey: keys.DataKey, Now: now},
 	}
 }
 

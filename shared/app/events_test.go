@@ -131,7 +131,7 @@ func newDemo(t *testing.T) *app.Deps {
 	clock := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	d := testenv.NewDeps(t, clock.Now)
 	d.Passwords.ResetFloor = -1
-	_, _, temp, err := d.Passwords.CreateTenant(ctx, "demo", "Demo", "admin", "admin@demo.example")
+	_, _, temp, err := d.Tenancy.CreateTenant(ctx, "demo", "Demo", "admin", "admin@demo.example")
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/secure"
-	"github.com/latchkey/latchkey/shared/templates"
 )
 
 // AuditRetention is how long audit events are kept.
@@ -26,17 +25,20 @@ type auditItem struct {
 }
 
 // Audit records a security event: in the tenant's audit log (its time and
-// request id filled in from the store's clock and ctx) and in the log
-// (identifiers and outcome only, never a secret). A failed write is logged,
-// not returned: the audit never fails the request it describes.
-func (s *Store) Audit(ctx context.Context, tid, actor, subject, action, result, reason string) {
-	reqctx.Logger(ctx).Info("audit", "tenant", tid, "actor", actor, "subject", subject, "action", action, "result", result, "reason", reason)
-	err := s.AppendAudit(ctx, latchkey.AuditEvent{
-		TenantID: tid, Actor: actor, Subject: subject, Action: action, Result: result, Reason: reason,
-		At: s.now(), RequestID: reqctx.RequestID(ctx),
-	})
-	if err != nil {
-		reqctx.Logger(ctx).Error("audit write failed", "action", action, "error", err)
+// request id filled in from the store's clock and ctx when empty) and in the
+// log (identifiers and outcome only, never a secret). A failed write is
+// logged, not returned: the audit never fails the request it describes.
+func (s *Store) Audit(ctx context.Context, e latchkey.AuditEvent) {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	if e.RequestID == "" {
+		e.RequestID = reqctx.RequestID(ctx)
+	}
+	log := reqctx.Logger(ctx)
+	log.Info("audit", "tenant", e.TenantID, "actor", e.Actor, "subject", e.Subject, "action", e.Action, "result", e.Result, "reason", e.Reason)
+	if err := s.AppendAudit(ctx, e); err != nil {
+		log.Error("audit write failed", "action", e.Action, "error", err)
 	}
 }
 
@@ -46,14 +48,11 @@ func (s *Store) AppendAudit(ctx context.Context, e latchkey.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	item, err := s.marshal(auditItem{
+	_, err = s.put(ctx, auditItem{
 		PK: auditKey(e.TenantID), SK: e.At.UTC().Format(time.RFC3339Nano) + "#" + id,
 		AuditEvent: e, TTL: e.At.Add(AuditRetention).Unix(),
-	})
+	}, "")
 	if err != nil {
-		return fmt.Errorf("marshal audit event: %w", err)
-	}
-	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
 		return fmt.Errorf("put audit event: %w", err)
 	}
 	return nil
@@ -79,36 +78,3 @@ func (s *Store) ListAudit(ctx context.Context, tid string, limit int) ([]latchke
 	}
 	return out, nil
 }
-
-type templateItem struct {
-	PK, SK string
-	templates.Template
-}
-
-// PutTemplate stores a tenant's override of a template. The caller validates it.
-func (s *Store) PutTemplate(ctx context.Context, tid string, t templates.Template) error {
-	item, err := s.marshal(templateItem{PK: templateKey(tid, t.Name), SK: skTemplate, Template: t})
-	if err != nil {
-		return fmt.Errorf("marshal template: %w", err)
-	}
-	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
-		return fmt.Errorf("put template: %w", err)
-	}
-	return nil
-}
-
-// GetTemplate returns a tenant's override of a template. It returns
-// ENotFound when the tenant has none (the default applies).
-func (s *Store) GetTemplate(ctx context.Context, tid, name string) (*templates.Template, error) {
-	var it templateItem
-	ok, err := s.get(ctx, templateKey(tid, name), skTemplate, &it)
-	if err != nil {
-		return nil, fmt.Errorf("get template: %w", err)
-	}
-	if !ok {
-		return nil, latchkey.Errorf(latchkey.ENotFound, "No template override.")
-	}
-	return &it.Template, nil
-}
-
-var _ templates.Store = (*Store)(nil)

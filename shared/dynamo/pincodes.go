@@ -3,10 +3,8 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -36,7 +34,7 @@ func (s *Store) SetPINCode(ctx context.Context, tid, uid, oldMAC, newMAC, sealed
 	}
 	cond := "attribute_exists(PK) AND attribute_not_exists(pinCodeMac)"
 	values := map[string]types.AttributeValue{
-		":mac": str(newMAC), ":sealed": str(sealed), ":at": str(s.now().UTC().Format(time.RFC3339Nano)),
+		":mac": str(newMAC), ":sealed": str(sealed), ":at": timeAV(s.now()),
 	}
 	if oldMAC != "" {
 		cond = "attribute_exists(PK) AND pinCodeMac = :old"
@@ -86,13 +84,6 @@ func (s *Store) RevokePINCode(ctx context.Context, tid, uid, oldMAC string) erro
 	return nil
 }
 
-func (s *Store) userOrConflict(ctx context.Context, tid, uid, msg string) error {
-	if _, err := s.GetUser(ctx, tid, uid); err != nil {
-		return err
-	}
-	return latchkey.Errorf(latchkey.EConflict, "%s", msg)
-}
-
 // UserByPINCode returns the user of tenant tid holding the PIN code whose MAC
 // is mac. It returns ENotFound when no user holds it (unknown, replaced or
 // revoked codes alike).
@@ -113,22 +104,4 @@ func (s *Store) UserByPINCode(ctx context.Context, tid, mac string) (*latchkey.U
 		return nil, latchkey.Errorf(latchkey.ENotFound, "No such PIN code.")
 	}
 	return u, nil
-}
-
-// ReleaseRate gives back one event taken with TakeRate in the current window
-// (for example a signup that succeeded and so is not a failure to count).
-func (s *Store) ReleaseRate(ctx context.Context, tid, kind, subject string, window time.Duration) error {
-	start := s.now().Truncate(window)
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(rateKey(tid, kind, subject), fmt.Sprintf("WINDOW#%d", start.Unix())),
-		UpdateExpression:          aws.String("SET #c = #c - :one"),
-		ConditionExpression:       aws.String("#c > :zero"),
-		ExpressionAttributeNames:  map[string]string{"#c": "count"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":one": num(1)},
-	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("release rate: %w", err)
-	}
-	return nil
 }

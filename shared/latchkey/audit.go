@@ -9,6 +9,29 @@ const (
 	ResultDenied  = "denied"
 )
 
+// Action names a kind of audited event. The constants below are every
+// action Latchkey records; admins filter the audit log by them.
+type Action string
+
+// Actions.
+const (
+	ActionSignIn          Action = "session.sign_in"
+	ActionNewPassword     Action = "session.new_password"
+	ActionPasswordForgot  Action = "password.forgot"
+	ActionPasswordReset   Action = "password.reset"
+	ActionPasswordChange  Action = "password.change"
+	ActionUserCreate      Action = "user.create"
+	ActionUserLock        Action = "user.lock"
+	ActionUserUnlock      Action = "user.unlock"
+	ActionTenantCreate    Action = "tenant.create"
+	ActionSettingsUpdate  Action = "settings.update"
+	ActionPINCodeGenerate Action = "pin_code.generate"
+	ActionPINCodeRegen    Action = "pin_code.regenerate"
+	ActionPINCodeRevoke   Action = "pin_code.revoke"
+	ActionPINCodeEmail    Action = "pin_code.email"
+	ActionSignupPINCode   Action = "signup.pin_code"
+)
+
 // AuditEvent is one security-relevant event in a tenant's audit log, kept one year.
 type AuditEvent struct {
 	TenantID string `json:"tenantId"`
@@ -18,10 +41,16 @@ type AuditEvent struct {
 	// failed user creation asked for; a keyed hash of a username typed at
 	// sign-in or forgot-password that no user holds ("username-mac:…"); or a
 	// source address ("address:…").
-	Subject   string    `json:"subject"`
-	Action    string    `json:"action"`
-	Result    string    `json:"result"`
-	Reason    string    `json:"reason,omitempty"`
+	Subject string `json:"subject"`
+	Action  Action `json:"action"`
+	Result  string `json:"result"`
+	Reason  string `json:"reason,omitempty"`
+	// At and RequestID are filled in by the audit log when left empty.
 	At        time.Time `json:"at"`
 	RequestID string    `json:"requestId"`
+}
+
+// Event returns an audit event of tenant tid.
+func Event(tid, actor, subject string, action Action, result, reason string) AuditEvent {
+	return AuditEvent{TenantID: tid, Actor: actor, Subject: subject, Action: action, Result: result, Reason: reason}
 }

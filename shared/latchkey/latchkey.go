@@ -115,50 +115,54 @@ type Tenant struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// User is a login identity of a tenant.
+// User is a login identity of a tenant. Its dynamodbav tags are the
+// attribute names of the USER item (shared/dynamo maps users from this one
+// struct); its json tags keep every secret out of any JSON.
 type User struct {
-	TenantID string `json:"tenantId"`
-	ID       string `json:"id"`
-	// Username as the user typed it; uniqueness uses NormalizeUsername.
-	Username string `json:"username"`
-	Email    string `json:"email,omitempty"`
+	TenantID string `json:"tenantId" dynamodbav:"tenantId"`
+	ID       string `json:"id" dynamodbav:"userId"`
+	// Username as the user typed it; uniqueness uses UsernameKey.
+	Username string `json:"username" dynamodbav:"username"`
+	Email    string `json:"email,omitempty" dynamodbav:"email,omitempty"`
 	// Mobile in E.164 form.
-	Mobile string `json:"mobile,omitempty"`
-	Roles  []Role `json:"roles"`
+	Mobile string `json:"mobile,omitempty" dynamodbav:"mobile,omitempty"`
+	Roles  []Role `json:"roles" dynamodbav:"roles"`
 	// PasswordHash is the argon2id PHC string of the current password; empty
 	// when the user has only a temporary password.
-	PasswordHash string `json:"-"`
-	// SessionVersion increases on every password change or reset; tokens
-	// carrying an older version are refused.
-	SessionVersion int `json:"-"`
+	PasswordHash string `json:"-" dynamodbav:"passwordHash,omitempty"`
+	// SessionVersion increases on every password change, reset and lock;
+	// tokens and challenges carrying an older version are refused.
+	SessionVersion int `json:"-" dynamodbav:"sessionVersion"`
 	// PasswordChangedAt is when the password was last set by the user.
-	PasswordChangedAt time.Time `json:"passwordChangedAt,omitempty"`
+	PasswordChangedAt time.Time `json:"passwordChangedAt,omitempty" dynamodbav:"passwordChangedAt,omitempty"`
 	// Permissions, Profiles and CompanyExceptions are inherited by users a
 	// PIN-code user creates.
-	Permissions       []string  `json:"permissions,omitempty"`
-	Profiles          []string  `json:"profiles,omitempty"`
-	CompanyExceptions []string  `json:"companyExceptions,omitempty"`
-	CreatedAt         time.Time `json:"createdAt"`
+	Permissions       []string  `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
+	Profiles          []string  `json:"profiles,omitempty" dynamodbav:"profiles,omitempty"`
+	CompanyExceptions []string  `json:"companyExceptions,omitempty" dynamodbav:"companyExceptions,omitempty"`
+	CreatedAt         time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	// SponsorID is the PIN-code user who created this user, if any.
-	SponsorID string `json:"sponsorId,omitempty"`
+	SponsorID string `json:"sponsorId,omitempty" dynamodbav:"sponsorId,omitempty"`
 	// LastLoginAt is set at every successful sign-in.
-	LastLoginAt time.Time `json:"lastLoginAt,omitempty"`
+	LastLoginAt time.Time `json:"lastLoginAt,omitempty" dynamodbav:"lastLoginAt,omitempty"`
 	// PINCodeMAC is the keyed HMAC of the user's PIN code (empty when the user
 	// is not a PIN-code user); PINCodeSealed is the code encrypted with the
 	// data key, so that an admin can e-mail it again. Neither is ever shown.
-	PINCodeMAC    string `json:"-"`
-	PINCodeSealed string `json:"-"`
+	PINCodeMAC    string `json:"-" dynamodbav:"pinCodeMac,omitempty"`
+	PINCodeSealed string `json:"-" dynamodbav:"pinCodeSealed,omitempty"`
 	// PINCodeSetAt is when the current PIN code was generated.
-	PINCodeSetAt time.Time `json:"pinCodeSetAt,omitempty"`
-	// LockedAt is when an admin or agent locked the user (zero when not
-	// locked). An admin lock lasts until an unlock; locking ends every
-	// session and pending challenge of the user. It is distinct from the
-	// lockout after failed sign-ins, which is counted per username.
-	LockedAt time.Time `json:"lockedAt,omitempty"`
+	PINCodeSetAt time.Time `json:"pinCodeSetAt,omitempty" dynamodbav:"pinCodeSetAt,omitempty"`
+	// LockedAt is when staff locked the user, nil when not locked (a
+	// pointer, so that an unlocked user's item has no lockedAt attribute,
+	// which the storage's conditions test). An admin lock lasts until an
+	// unlock; locking ends every session and pending challenge of the user.
+	// It is distinct from the lockout after failed sign-ins, which is
+	// counted per username key.
+	LockedAt *time.Time `json:"lockedAt,omitempty" dynamodbav:"lockedAt,omitempty"`
 }
 
 // AdminLocked reports whether the user is locked by staff.
-func (u *User) AdminLocked() bool { return !u.LockedAt.IsZero() }
+func (u *User) AdminLocked() bool { return u.LockedAt != nil }
 
 // IsPINCodeUser reports whether the user holds a PIN code.
 func (u *User) IsPINCodeUser() bool { return u.PINCodeMAC != "" }

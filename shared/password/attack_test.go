@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/latchkey/latchkey/shared/api"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/ses"
+	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
 // from returns a context whose requests come from source address ip.
@@ -23,7 +22,7 @@ func (f *fixture) from(ip string) context.Context { return reqctx.WithSourceIP(f
 // staff creates a user with roles who has signed in with password pw.
 func (f *fixture) staff(name, pw string, roles ...latchkey.Role) *latchkey.User {
 	f.t.Helper()
-	u, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: name, Email: f.email(name), Roles: roles})
+	u, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: name, Email: f.email(name), Roles: roles})
 	if err != nil {
 		f.t.Fatalf("create %s: %v", name, err)
 	}
@@ -55,7 +54,7 @@ func TestService_SignIn_ParallelGuesses(t *testing.T) {
 		lp := f.tenant.Settings.LockoutThreshold
 		for i := 0; i < lp; i++ {
 			// Five guesses in flight: their slots are taken, their verdicts not in yet.
-			if a, err := f.deps.Store.TakeLoginAttempt(f.ctx, f.tenant.ID, latchkey.UsernameKey("nina"), lockPolicyOf(f.tenant)); err != nil || a.Locked {
+			if a, err := f.deps.Store.TakeLoginAttempt(f.ctx, f.tenant.ID, latchkey.UsernameKey("nina"), f.tenant.Settings.LockPolicy()); err != nil || a.Locked {
 				t.Fatalf("slot %d: got %+v, %v", i, a, err)
 			}
 		}
@@ -132,10 +131,6 @@ func TestService_SignIn_ParallelGuesses(t *testing.T) {
 	})
 }
 
-func lockPolicyOf(t *latchkey.Tenant) dynamoLockPolicy {
-	return dynamoLockPolicy{Threshold: t.Settings.LockoutThreshold, Duration: minutes(t.Settings.LockoutMinutes)}
-}
-
 // Finding 2: a lock ends every token and pending challenge of the user.
 func TestService_Lock_EndsSessions(t *testing.T) {
 	f := newFixture(t)
@@ -185,7 +180,7 @@ func TestService_Lock_EndsSessions(t *testing.T) {
 func TestService_Challenge_Binding(t *testing.T) {
 	newChallenge := func(f *fixture, name string) (temp string, sessions []string, u *latchkey.User) {
 		t.Helper()
-		u, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: name, Email: f.email(name)})
+		u, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: name, Email: f.email(name)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,14 +420,14 @@ func TestService_Identity(t *testing.T) {
 	t.Run("a look-alike of an existing username is taken", func(t *testing.T) {
 		f := newFixture(t)
 		for _, name := range []string{"\u0430dmin", "ADMIN", "ａｄｍｉｎ"} {
-			if _, _, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: name, Email: f.email("twin")}); code(err) != latchkey.EUsernameTaken {
+			if _, _, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: name, Email: f.email("twin")}); code(err) != latchkey.EUsernameTaken {
 				t.Errorf("%q beside admin: got %v, want %s", name, err, latchkey.EUsernameTaken)
 			}
 		}
 	})
 	t.Run("the new-account e-mail holds the username only when the tenant says so", func(t *testing.T) {
 		f := newFixture(t)
-		_, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "cleo", Email: f.email("cleo")})
+		_, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "cleo", Email: f.email("cleo")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -441,7 +436,7 @@ func TestService_Identity(t *testing.T) {
 			t.Errorf("PASSWORD_EMAIL_NEW holds the username beside the temporary password: %q", e.Text)
 		}
 		f.tenant.Settings.UsernameInResetEmail = true
-		_, temp2, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "dora", Email: f.email("dora")})
+		_, temp2, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "dora", Email: f.email("dora")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -491,7 +486,3 @@ func TestService_Identity(t *testing.T) {
 		}
 	})
 }
-
-type dynamoLockPolicy = dynamo.LockPolicy
-
-func minutes(n int) time.Duration { return time.Duration(n) * time.Minute }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/notify"
 	"github.com/latchkey/latchkey/shared/reqctx"
@@ -56,7 +55,7 @@ const (
 
 // Service is the password capability. Build it once per cold start.
 type Service struct {
-	Store   *dynamo.Store
+	Store   Store
 	Notify  *notify.Notifier
 	Tokens  *token.Issuer
 	HMACKey []byte
@@ -84,10 +83,6 @@ type SignInResult struct {
 	// token when a temporary password was used.
 	Challenge string
 	Session   string
-}
-
-func lockPolicy(t *latchkey.Tenant) dynamo.LockPolicy {
-	return dynamo.LockPolicy{Threshold: t.Settings.LockoutThreshold, Duration: time.Duration(t.Settings.LockoutMinutes) * time.Minute}
 }
 
 var errInvalidCredentials = latchkey.Errorf(latchkey.EInvalidCredentials, "The username or password is incorrect.")
@@ -175,10 +170,10 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 	}
 	ukey := latchkey.UsernameKey(username)
 	if !ok {
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "session.sign_in", latchkey.ResultDenied, "rate_limited_source")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionSignIn, latchkey.ResultDenied, "rate_limited_source"))
 		return nil, &limited
 	}
-	lp := lockPolicy(t)
+	lp := t.Settings.LockPolicy()
 	slot, err := s.Store.TakeLoginAttempt(ctx, tid, ukey, lp)
 	if err != nil {
 		return nil, err
@@ -211,11 +206,11 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 	}
 	if !viaPassword && !viaTemp {
 		// Both slots stay taken: this is the failure they count.
-		if slot.N >= lp.Threshold {
-			s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, ukey), "session.sign_in", latchkey.ResultDenied, "lockout")
+		if slot.Locks(lp) {
+			s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, latchkey.ResultDenied, "lockout"))
 			return nil, errLocked()
 		}
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(u, ukey), "session.sign_in", latchkey.ResultFailure, "invalid_credentials")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, latchkey.ResultFailure, "invalid_credentials"))
 		return nil, errInvalidCredentials
 	}
 	src.release()
@@ -223,20 +218,20 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 		return nil, err
 	}
 	if u.AdminLocked() {
-		s.Store.Audit(ctx, tid, "anonymous", u.ID, "session.sign_in", latchkey.ResultDenied, "admin_locked")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", u.ID, latchkey.ActionSignIn, latchkey.ResultDenied, "admin_locked"))
 		return nil, errLocked()
 	}
 	if viaTemp {
 		return s.challenge(ctx, tid, u, tp, ukey)
 	}
-	return s.issue(ctx, tid, u, u.SessionVersion, "session.sign_in", tp != nil)
+	return s.issue(ctx, tid, u, u.SessionVersion, latchkey.ActionSignIn, tp != nil)
 }
 
 // signInLockedOut serves a sign-in while the username is locked out by
 // failures: only the user's pending temporary password (sent by a reset,
 // which strangers cannot read) gets through, to the new-password challenge.
 // The source's slot stays taken unless it does, which bounds the hashing.
-func (s *Service) signInLockedOut(ctx context.Context, t *latchkey.Tenant, u *latchkey.User, tp *dynamo.TempPassword, ukey, pw string, src sourceSlot) (*SignInResult, error) {
+func (s *Service) signInLockedOut(ctx context.Context, t *latchkey.Tenant, u *latchkey.User, tp *latchkey.TempPassword, ukey, pw string, src sourceSlot) (*SignInResult, error) {
 	ok := false
 	if u != nil && tp != nil && !u.AdminLocked() {
 		var err error
@@ -247,7 +242,7 @@ func (s *Service) signInLockedOut(ctx context.Context, t *latchkey.Tenant, u *la
 		secure.DummyVerify(pw)
 	}
 	if !ok {
-		s.Store.Audit(ctx, t.ID, "anonymous", s.anonSubject(u, ukey), "session.sign_in", latchkey.ResultDenied, "locked")
+		s.Store.Audit(ctx, latchkey.Event(t.ID, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, latchkey.ResultDenied, "locked"))
 		return nil, errLocked()
 	}
 	src.release()
@@ -256,23 +251,23 @@ func (s *Service) signInLockedOut(ctx context.Context, t *latchkey.Tenant, u *la
 
 // challenge issues a NEW_PASSWORD_REQUIRED challenge bound to u's session
 // version and to its temporary password tp.
-func (s *Service) challenge(ctx context.Context, tid string, u *latchkey.User, tp *dynamo.TempPassword, ukey string) (*SignInResult, error) {
+func (s *Service) challenge(ctx context.Context, tid string, u *latchkey.User, tp *latchkey.TempPassword, ukey string) (*SignInResult, error) {
 	sess, err := secure.RandomToken(32)
 	if err != nil {
 		return nil, err
 	}
-	c := dynamo.Challenge{
+	c := latchkey.Challenge{
 		MAC: secure.MAC(s.HMACKey, macPurposeSession, sess), UserID: u.ID, ExpiresAt: s.Now().Add(ChallengeTTL),
 		SessionVersion: u.SessionVersion, UsernameKey: ukey,
 	}
 	if err := s.Store.PutChallenge(ctx, tid, c, tp.CreatedAt); err != nil {
 		return nil, err
 	}
-	s.Store.Audit(ctx, tid, u.ID, u.ID, "session.sign_in", latchkey.ResultSuccess, "new_password_required")
+	s.Store.Audit(ctx, latchkey.Event(tid, u.ID, u.ID, latchkey.ActionSignIn, latchkey.ResultSuccess, "new_password_required"))
 	return &SignInResult{Challenge: ChallengeNewPassword, Session: sess, ExpiresAt: c.ExpiresAt}, nil
 }
 
-func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, version int, action string, endPendingReset bool) (*SignInResult, error) {
+func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, version int, action latchkey.Action, endPendingReset bool) (*SignInResult, error) {
 	tok, exp, err := s.Tokens.Issue(tid, u.ID, u.Roles, version)
 	if err != nil {
 		return nil, err
@@ -280,14 +275,14 @@ func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, versi
 	if err := s.Store.RecordSignIn(ctx, tid, u.ID, s.Now(), endPendingReset); err != nil {
 		return nil, err
 	}
-	s.Store.Audit(ctx, tid, u.ID, u.ID, action, latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(tid, u.ID, u.ID, action, latchkey.ResultSuccess, ""))
 	return &SignInResult{Token: tok, ExpiresAt: exp, User: u}, nil
 }
 
 // CompleteNewPassword answers a NEW_PASSWORD_REQUIRED challenge: it checks the
 // new password against the policy, sets it, consumes the challenge (exactly
 // once, even under concurrent requests, and only while the user is not
-// locked and nothing ended the challenge: see dynamo.Store.CompleteChallenge),
+// locked and nothing ended the challenge: see the Credentials store),
 // ends older sessions and the username's lockout, and returns a token. It
 // returns EValidation, EPasswordPolicy (with the failed rules) or
 // EInvalidSession.
@@ -323,13 +318,13 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 	hadPassword := !u.PasswordChangedAt.IsZero()
 	version, err := s.Store.CompleteChallenge(ctx, tid, c, hash)
 	if err != nil {
-		s.Store.Audit(ctx, tid, u.ID, u.ID, "session.new_password", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		s.Store.Audit(ctx, latchkey.Event(tid, u.ID, u.ID, latchkey.ActionNewPassword, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return nil, err
 	}
 	if hadPassword {
 		s.notifyChanged(ctx, t, u)
 	}
-	return s.issue(ctx, tid, u, version, "session.new_password", false)
+	return s.issue(ctx, tid, u, version, latchkey.ActionNewPassword, false)
 }
 
 func (s *Service) notifyChanged(ctx context.Context, t *latchkey.Tenant, u *latchkey.User) {
@@ -339,28 +334,6 @@ func (s *Service) notifyChanged(ctx context.Context, t *latchkey.Tenant, u *latc
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordChanged, map[string]string{"username": u.Username}); err != nil {
 		reqctx.Logger(ctx).Error("password changed notice failed", "error", err)
 	}
-}
-
-// newTempPassword generates a temporary password and its stored form.
-func (s *Service) newTempPassword(t *latchkey.Tenant) (string, dynamo.TempPassword, error) {
-	pw, err := secure.TemporaryPassword()
-	if err != nil {
-		return "", dynamo.TempPassword{}, err
-	}
-	hash, err := secure.HashPassword(pw)
-	if err != nil {
-		return "", dynamo.TempPassword{}, err
-	}
-	now := s.Now()
-	return pw, dynamo.TempPassword{Hash: hash, CreatedAt: now, ExpiresAt: now.Add(time.Duration(t.Settings.TempPasswordHours) * time.Hour)}, nil
-}
-
-func (s *Service) tempPasswordFields(t *latchkey.Tenant, u *latchkey.User, pw string, tp dynamo.TempPassword) map[string]string {
-	f := map[string]string{"temporaryPassword": pw, "expiresAt": tp.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")}
-	if t.Settings.UsernameInResetEmail {
-		f["username"] = u.Username
-	}
-	return f
 }
 
 // ForgotPassword e-mails a temporary password when the username belongs to a
@@ -392,7 +365,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 		return err
 	}
 	if !ok {
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "password.forgot", latchkey.ResultDenied, "rate_limited_source")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionPasswordForgot, latchkey.ResultDenied, "rate_limited_source"))
 		return nil
 	}
 	r, err := s.Store.TakeRate(ctx, tid, rateResetUser, ukey, t.Settings.ResetRequestsPerHour, time.Hour)
@@ -400,7 +373,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 		return err
 	}
 	if !r.Allowed {
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "password.forgot", latchkey.ResultDenied, "rate_limited")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionPasswordForgot, latchkey.ResultDenied, "rate_limited"))
 		return nil
 	}
 	u, err := s.Store.GetUserByUsername(ctx, tid, username)
@@ -409,29 +382,29 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 	}
 	if u == nil || u.Email == "" || !t.Settings.ResetByEmail {
 		// Same hashing work as the real path.
-		if _, _, err := s.newTempPassword(t); err != nil {
+		if _, _, err := latchkey.NewTempPassword(t.Settings, s.Now()); err != nil {
 			return err
 		}
-		s.Store.Audit(ctx, tid, "anonymous", s.anonSubject(nil, ukey), "password.forgot", latchkey.ResultFailure, "no_recipient")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionPasswordForgot, latchkey.ResultFailure, "no_recipient"))
 		return nil
 	}
-	pw, tp, err := s.newTempPassword(t)
+	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now())
 	if err != nil {
 		return err
 	}
 	// Send first, store second: when the e-mail fails, a temporary password
 	// sent earlier (and still in the user's inbox) keeps working.
 	log := reqctx.Logger(ctx)
-	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, s.tempPasswordFields(t, u, pw, tp)); err != nil {
+	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, latchkey.TempPasswordFields(t, u, pw, tp)); err != nil {
 		log.Error("forgot-password e-mail failed", "tenant", tid, "user", u.ID, "error", err)
-		s.Store.Audit(ctx, tid, "anonymous", u.ID, "password.forgot", latchkey.ResultFailure, "send_failed")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", u.ID, latchkey.ActionPasswordForgot, latchkey.ResultFailure, "send_failed"))
 		return nil
 	}
 	if err := s.Store.PutTempPassword(ctx, tid, u.ID, tp); err != nil {
 		log.Error("forgot-password temporary password not stored", "tenant", tid, "user", u.ID, "error", err)
 		return nil
 	}
-	s.Store.Audit(ctx, tid, "anonymous", u.ID, "password.forgot", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", u.ID, latchkey.ActionPasswordForgot, latchkey.ResultSuccess, ""))
 	return nil
 }
 
@@ -477,25 +450,25 @@ func (s *Service) Reset(ctx context.Context, tid string, actor *latchkey.User, u
 	if u.Email == "" {
 		return "", latchkey.Errorf(latchkey.ENoEmail, "The user has no e-mail address to send a temporary password to.")
 	}
-	pw, tp, err := s.newTempPassword(t)
+	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now())
 	if err != nil {
 		return "", err
 	}
 	if err := s.Store.ResetPassword(ctx, tid, u.ID, u.SessionVersion, tp); err != nil {
 		return "", err
 	}
-	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, s.tempPasswordFields(t, u, pw, tp)); err != nil {
+	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, latchkey.TempPasswordFields(t, u, pw, tp)); err != nil {
 		log := reqctx.Logger(ctx)
 		log.Error("reset e-mail failed; undoing the reset", "tenant", tid, "user", u.ID, "error", err)
 		if uerr := s.Store.UndoReset(context.WithoutCancel(ctx), tid, u.ID, u.SessionVersion, u.PasswordHash, tp); uerr != nil {
 			log.Error("undo reset failed", "tenant", tid, "user", u.ID, "error", uerr)
-			s.Store.Audit(ctx, tid, actor.ID, u.ID, "password.reset", latchkey.ResultFailure, "email_failed")
+			s.Store.Audit(ctx, latchkey.Event(tid, actor.ID, u.ID, latchkey.ActionPasswordReset, latchkey.ResultFailure, "email_failed"))
 			return "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent. Try again later.")
 		}
-		s.Store.Audit(ctx, tid, actor.ID, u.ID, "password.reset", latchkey.ResultFailure, "email_failed_undone")
+		s.Store.Audit(ctx, latchkey.Event(tid, actor.ID, u.ID, latchkey.ActionPasswordReset, latchkey.ResultFailure, "email_failed_undone"))
 		return "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent, so the password was not reset. Try again later.")
 	}
-	s.Store.Audit(ctx, tid, actor.ID, u.ID, "password.reset", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(tid, actor.ID, u.ID, latchkey.ActionPasswordReset, latchkey.ResultSuccess, ""))
 	s.notifyChanged(ctx, t, u)
 	return latchkey.MaskEmail(u.Email), nil
 }
@@ -524,13 +497,13 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 		return err
 	}
 	ukey := latchkey.UsernameKey(u.Username)
-	lp := lockPolicy(t)
+	lp := t.Settings.LockPolicy()
 	slot, err := s.Store.TakeLoginAttempt(ctx, t.ID, ukey, lp)
 	if err != nil {
 		return err
 	}
 	if slot.Locked {
-		s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultDenied, "locked")
+		s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultDenied, "locked"))
 		return errLocked()
 	}
 	ok := false
@@ -542,11 +515,11 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 		secure.DummyVerify(current)
 	}
 	if !ok {
-		if slot.N >= lp.Threshold {
-			s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultDenied, "lockout")
+		if slot.Locks(lp) {
+			s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultDenied, "lockout"))
 			return errLocked()
 		}
-		s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultFailure, "invalid_credentials")
+		s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultFailure, "invalid_credentials"))
 		return errInvalidCredentials
 	}
 	if err := s.Store.GiveBackLoginAttempt(ctx, t.ID, ukey, slot); err != nil {
@@ -562,7 +535,7 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 	if err := s.Store.ChangePassword(ctx, t.ID, u.ID, u.SessionVersion, hash); err != nil {
 		return err
 	}
-	s.Store.Audit(ctx, t.ID, u.ID, u.ID, "password.change", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultSuccess, ""))
 	s.notifyChanged(ctx, t, u)
 	return nil
 }
@@ -583,7 +556,7 @@ func (s *Service) Lock(ctx context.Context, tid string, actor *latchkey.User, us
 	if !newly {
 		reason = "already_locked"
 	}
-	s.Store.Audit(ctx, tid, actor.ID, u.ID, "user.lock", latchkey.ResultSuccess, reason)
+	s.Store.Audit(ctx, latchkey.Event(tid, actor.ID, u.ID, latchkey.ActionUserLock, latchkey.ResultSuccess, reason))
 	return nil
 }
 
@@ -597,6 +570,6 @@ func (s *Service) Unlock(ctx context.Context, tid string, actor *latchkey.User, 
 	if err := s.Store.UnlockUser(ctx, tid, u.ID, latchkey.UsernameKey(u.Username)); err != nil {
 		return err
 	}
-	s.Store.Audit(ctx, tid, actor.ID, u.ID, "user.unlock", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(tid, actor.ID, u.ID, latchkey.ActionUserUnlock, latchkey.ResultSuccess, ""))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/ses"
+	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -45,7 +46,7 @@ func newFixture(t testing.TB) *fixture {
 	d := testenv.NewDeps(t, clock.Now)
 	d.Passwords.ResetFloor = -1
 	f := &fixture{t: t, ctx: ctx, clock: clock, deps: d, svc: d.Passwords, id: "t" + randomString(t, 10), seen: map[string][]string{}}
-	tn, admin, temp, err := d.Passwords.CreateTenant(ctx, f.id, "Test "+f.id, "admin", f.email("admin"))
+	tn, admin, temp, err := d.Tenancy.CreateTenant(ctx, f.id, "Test "+f.id, "admin", f.email("admin"))
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
@@ -80,7 +81,7 @@ func (f *fixture) tempPasswordFrom(to string, seen ...string) string {
 // newUser creates a user and completes the first sign-in with password pw.
 func (f *fixture) newUser(name, pw string) *latchkey.User {
 	f.t.Helper()
-	u, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: name, Email: f.email(name)})
+	u, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: name, Email: f.email(name)})
 	if err != nil {
 		f.t.Fatalf("create user: %v", err)
 	}
@@ -220,7 +221,7 @@ func TestService_TemporaryPassword(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			_, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "frank", Email: f.email("frank")})
+			_, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "frank", Email: f.email("frank")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,7 +240,7 @@ func TestService_TemporaryPassword(t *testing.T) {
 func TestService_CompleteNewPassword(t *testing.T) {
 	t.Run("two concurrent completions of one challenge: exactly one wins", func(t *testing.T) {
 		f := newFixture(t)
-		_, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "gina", Email: f.email("gina")})
+		_, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "gina", Email: f.email("gina")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +277,7 @@ func TestService_CompleteNewPassword(t *testing.T) {
 	})
 	t.Run("policy names every failed rule and changes nothing", func(t *testing.T) {
 		f := newFixture(t)
-		_, temp, _ := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "hank", Email: f.email("hank")})
+		_, temp, _ := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "hank", Email: f.email("hank")})
 		res, err := f.svc.SignIn(f.ctx, f.tenant.ID, "hank", temp)
 		if err != nil {
 			t.Fatal(err)
@@ -300,7 +301,7 @@ func TestService_CompleteNewPassword(t *testing.T) {
 	})
 	t.Run("the challenge expires", func(t *testing.T) {
 		f := newFixture(t)
-		_, temp, _ := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "ivan", Email: f.email("ivan")})
+		_, temp, _ := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "ivan", Email: f.email("ivan")})
 		res, _ := f.svc.SignIn(f.ctx, f.tenant.ID, "ivan", temp)
 		f.clock.Advance(password.ChallengeTTL + time.Second)
 		if _, err := f.svc.CompleteNewPassword(f.ctx, f.tenant.ID, res.Session, "Good-enough-42"); code(err) != latchkey.EInvalidSession {
@@ -432,7 +433,7 @@ func TestService_CreateUser_EmailFailureUndoes(t *testing.T) {
 	f.deps.Notifier.Mailer = ses.New(client, testenv.Sender)
 
 	t.Run("user", func(t *testing.T) {
-		u, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "oscar", Email: f.email("oscar")})
+		u, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "oscar", Email: f.email("oscar")})
 		if code(err) != latchkey.EServiceUnavailable || u != nil || temp != "" {
 			t.Fatalf("got %v, %q, %v; want nothing and %s", u, temp, err, latchkey.EServiceUnavailable)
 		}
@@ -442,14 +443,14 @@ func TestService_CreateUser_EmailFailureUndoes(t *testing.T) {
 	})
 	t.Run("tenant", func(t *testing.T) {
 		id := "u" + f.id[1:]
-		if _, _, _, err := f.svc.CreateTenant(f.ctx, id, "Undone", "admin", f.email("undone")); code(err) != latchkey.EServiceUnavailable {
+		if _, _, _, err := f.deps.Tenancy.CreateTenant(f.ctx, id, "Undone", "admin", f.email("undone")); code(err) != latchkey.EServiceUnavailable {
 			t.Fatalf("got %v, want %s", err, latchkey.EServiceUnavailable)
 		}
 		if _, err := f.deps.Store.GetTenant(f.ctx, id); code(err) != latchkey.ENotFound {
 			t.Fatalf("after the failure: got %v, want no tenant", err)
 		}
 		f.deps.Notifier.Mailer = good
-		if _, _, temp, err := f.svc.CreateTenant(f.ctx, id, "Undone", "admin", f.email("undone")); err != nil {
+		if _, _, temp, err := f.deps.Tenancy.CreateTenant(f.ctx, id, "Undone", "admin", f.email("undone")); err != nil {
 			t.Fatalf("retry: got %v, want success", err)
 		} else {
 			testenv.Remember(temp)
@@ -457,7 +458,7 @@ func TestService_CreateUser_EmailFailureUndoes(t *testing.T) {
 	})
 	t.Run("the username is free again", func(t *testing.T) {
 		f.deps.Notifier.Mailer = good
-		if _, temp, err := f.svc.CreateUser(f.ctx, f.tenant, "test", password.NewUser{Username: "oscar", Email: f.email("oscar")}); err != nil {
+		if _, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "oscar", Email: f.email("oscar")}); err != nil {
 			t.Fatalf("retry: got %v, want success", err)
 		} else {
 			testenv.Remember(temp)

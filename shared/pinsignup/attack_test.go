@@ -6,9 +6,9 @@ import (
 
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/latchkey"
-	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
 // Finding 5: the signup transaction re-checks that the holder still holds
@@ -27,7 +27,7 @@ func TestService_SignUp_HolderChecks(t *testing.T) {
 			t.Fatalf("lookup: %v", err)
 		}
 		meanwhile()
-		_, temp, err := f.deps.Passwords.CreateUser(f.ctx, f.tenant, sponsor.ID, password.NewUser{
+		_, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, sponsor.ID, tenancy.NewUser{
 			Username: username, Email: f.email(username), SponsorID: sponsor.ID, SponsorPINCodeMAC: mac(code),
 		})
 		testenv.Remember(temp)

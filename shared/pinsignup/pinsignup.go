@@ -10,12 +10,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/notify"
-	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/templates"
+	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
 // Clients that may send X-Client.
@@ -45,11 +44,32 @@ type Limits struct {
 // DefaultLimits are the limits a Service uses when its Limits are zero.
 var DefaultLimits = Limits{PerAddress: 10, AddressWindow: 15 * time.Minute, PerTenant: 100, TenantWindow: time.Hour}
 
+// Store is what PIN-code signup needs from storage; shared/dynamo.Store
+// satisfies it.
+type Store interface {
+	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
+	GetUser(ctx context.Context, tid, uid string) (*latchkey.User, error)
+	// UserByPINCode returns the holder of the code whose MAC is mac, or ENotFound.
+	UserByPINCode(ctx context.Context, tid, mac string) (*latchkey.User, error)
+	// SetPINCode and RevokePINCode change a holder's code only while it is
+	// still oldMAC; they return ENotFound or EConflict.
+	SetPINCode(ctx context.Context, tid, uid, oldMAC, newMAC, sealed string) error
+	RevokePINCode(ctx context.Context, tid, uid, oldMAC string) error
+	TakeRate(ctx context.Context, tid, kind, subject string, limit int, window time.Duration) (latchkey.Rate, error)
+	ReleaseRate(ctx context.Context, tid, kind, subject string, window time.Duration) error
+	Audit(ctx context.Context, e latchkey.AuditEvent)
+}
+
+// UserCreator creates a user with a temporary password (tenancy.Service).
+type UserCreator interface {
+	CreateUser(ctx context.Context, t *latchkey.Tenant, actor string, nu tenancy.NewUser) (*latchkey.User, string, error)
+}
+
 // Service generates, e-mails and revokes PIN codes and signs users up with them.
 type Service struct {
-	Store     *dynamo.Store
-	Passwords *password.Service
-	Notify    *notify.Notifier
+	Store  Store
+	Users  UserCreator
+	Notify *notify.Notifier
 	// HMACKey keys the PIN codes' MACs; DataKey seals their recoverable copies.
 	HMACKey, DataKey []byte
 	Now              latchkey.Clock
@@ -96,14 +116,14 @@ func (s *Service) Generate(ctx context.Context, tid, actorID, uid string) (strin
 		return "", err
 	}
 	if err := s.Store.SetPINCode(ctx, tid, uid, u.PINCodeMAC, s.mac(code), sealed); err != nil {
-		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.generate", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		s.Store.Audit(ctx, latchkey.Event(tid, actorID, uid, latchkey.ActionPINCodeGenerate, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return "", err
 	}
-	action := "pin_code.generate"
+	action := latchkey.ActionPINCodeGenerate
 	if u.IsPINCodeUser() {
-		action = "pin_code.regenerate"
+		action = latchkey.ActionPINCodeRegen
 	}
-	s.Store.Audit(ctx, tid, actorID, uid, action, latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(tid, actorID, uid, action, latchkey.ResultSuccess, ""))
 	return code, nil
 }
 
@@ -115,14 +135,14 @@ func (s *Service) Revoke(ctx context.Context, tid, actorID, uid string) error {
 		return err
 	}
 	if !u.IsPINCodeUser() {
-		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.revoke", latchkey.ResultSuccess, "no_code")
+		s.Store.Audit(ctx, latchkey.Event(tid, actorID, uid, latchkey.ActionPINCodeRevoke, latchkey.ResultSuccess, "no_code"))
 		return nil
 	}
 	if err := s.Store.RevokePINCode(ctx, tid, uid, u.PINCodeMAC); err != nil {
-		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.revoke", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		s.Store.Audit(ctx, latchkey.Event(tid, actorID, uid, latchkey.ActionPINCodeRevoke, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return err
 	}
-	s.Store.Audit(ctx, tid, actorID, uid, "pin_code.revoke", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(tid, actorID, uid, latchkey.ActionPINCodeRevoke, latchkey.ResultSuccess, ""))
 	return nil
 }
 
@@ -154,14 +174,14 @@ func (s *Service) Email(ctx context.Context, tid, actorID, uid, to string) (stri
 		return "", err
 	}
 	if err := s.Notify.Email(ctx, t, to, templates.PINCodeEmailBody, map[string]string{"pinCode": code, "username": u.Username}); err != nil {
-		s.Store.Audit(ctx, tid, actorID, uid, "pin_code.email", latchkey.ResultFailure, "send_failed")
+		s.Store.Audit(ctx, latchkey.Event(tid, actorID, uid, latchkey.ActionPINCodeEmail, latchkey.ResultFailure, "send_failed"))
 		return "", err
 	}
 	reason := "to_holder"
 	if to != u.Email {
 		reason = "to_other_address"
 	}
-	s.Store.Audit(ctx, tid, actorID, uid, "pin_code.email", latchkey.ResultSuccess, reason)
+	s.Store.Audit(ctx, latchkey.Event(tid, actorID, uid, latchkey.ActionPINCodeEmail, latchkey.ResultSuccess, reason))
 	return latchkey.MaskEmail(to), nil
 }
 
@@ -234,14 +254,14 @@ func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.
 	}
 	if latchkey.ErrorCode(err) == latchkey.ENotFound {
 		// The slots stay taken: this is the failure the limits count.
-		s.Store.Audit(ctx, tid, "anonymous", "address:"+in.SourceAddress, "signup.pin_code", latchkey.ResultFailure, latchkey.EInvalidPINCode)
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", "address:"+in.SourceAddress, latchkey.ActionSignupPINCode, latchkey.ResultFailure, latchkey.EInvalidPINCode))
 		return nil, errInvalidCode()
 	}
 	if err != nil {
 		release()
 		return nil, err
 	}
-	u, _, err := s.Passwords.CreateUser(ctx, t, sponsor.ID, password.NewUser{
+	u, _, err := s.Users.CreateUser(ctx, t, sponsor.ID, tenancy.NewUser{
 		Username: username, Email: email, Roles: []latchkey.Role{latchkey.RoleUser},
 		Permissions: sponsor.Permissions, Profiles: sponsor.Profiles, CompanyExceptions: sponsor.CompanyExceptions,
 		SponsorID: sponsor.ID, SponsorPINCodeMAC: mac,
@@ -249,15 +269,15 @@ func (s *Service) SignUp(ctx context.Context, tid string, in Signup) (*latchkey.
 	if latchkey.ErrorCode(err) == latchkey.EInvalidPINCode {
 		// Revoked, replaced or locked while this signup ran: a code failure,
 		// whose slots stay taken.
-		s.Store.Audit(ctx, tid, "anonymous", "address:"+in.SourceAddress, "signup.pin_code", latchkey.ResultFailure, "code_gone_during_signup")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", "address:"+in.SourceAddress, latchkey.ActionSignupPINCode, latchkey.ResultFailure, "code_gone_during_signup"))
 		return nil, errInvalidCode()
 	}
 	release()
 	if err != nil {
-		s.Store.Audit(ctx, tid, sponsor.ID, latchkey.NormalizeUsername(username), "signup.pin_code", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		s.Store.Audit(ctx, latchkey.Event(tid, sponsor.ID, latchkey.NormalizeUsername(username), latchkey.ActionSignupPINCode, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return nil, err
 	}
-	s.Store.Audit(ctx, tid, sponsor.ID, u.ID, "signup.pin_code", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(tid, sponsor.ID, u.ID, latchkey.ActionSignupPINCode, latchkey.ResultSuccess, ""))
 	return u, nil
 }
 
@@ -273,7 +293,7 @@ func (s *Service) take(ctx context.Context, tid, addr string) (func(), error) {
 		return nil, err
 	}
 	if !a.Allowed {
-		s.Store.Audit(ctx, tid, "anonymous", "address:"+src, "signup.pin_code", latchkey.ResultDenied, "rate_limited_address")
+		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", "address:"+src, latchkey.ActionSignupPINCode, latchkey.ResultDenied, "rate_limited_address"))
 		return nil, rateLimited(a.RetryAfter)
 	}
 	// A context that outlives a cancelled request: the slots must come back.
@@ -287,7 +307,7 @@ func (s *Service) take(ctx context.Context, tid, addr string) (func(), error) {
 	if !tn.Allowed {
 		if a.Count > 1 {
 			releaseAddr()
-			s.Store.Audit(ctx, tid, "anonymous", "address:"+src, "signup.pin_code", latchkey.ResultDenied, "rate_limited_tenant")
+			s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", "address:"+src, latchkey.ActionSignupPINCode, latchkey.ResultDenied, "rate_limited_tenant"))
 			return nil, rateLimited(tn.RetryAfter)
 		}
 		// The tenant is over its limit, but this address has no failure in

@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/templates"
+	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -43,7 +44,7 @@ func newFixture(t testing.TB) *fixture {
 	d := testenv.NewDeps(t, clock.Now)
 	id, _ := secure.NewID()
 	f := &fixture{t: t, ctx: ctx, clock: clock, deps: d, svc: d.PINSignup, id: "p" + id[:10]}
-	tn, admin, temp, err := d.Passwords.CreateTenant(ctx, f.id, "Pin "+f.id, "admin", f.email("admin"))
+	tn, admin, temp, err := d.Tenancy.CreateTenant(ctx, f.id, "Pin "+f.id, "admin", f.email("admin"))
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
@@ -61,7 +62,7 @@ func (f *fixture) email(local string) string { return fmt.Sprintf("%s@%s.latchke
 // holder creates a user with things to inherit and gives them a PIN code.
 func (f *fixture) holder(name string) (*latchkey.User, string) {
 	f.t.Helper()
-	u, temp, err := f.deps.Passwords.CreateUser(f.ctx, f.tenant, f.admin.ID, password.NewUser{
+	u, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, f.admin.ID, tenancy.NewUser{
 		Username: name, Email: f.email(name), Roles: []latchkey.Role{latchkey.RoleAgent},
 		Permissions: []string{"calibration.read", "calibration.write"}, Profiles: []string{"lab-east"},
 		CompanyExceptions: []string{"acme-subsidiary"},
@@ -256,7 +257,7 @@ func TestService_CodeLifecycle(t *testing.T) {
 		}
 		count := map[string]int{}
 		for _, e := range events {
-			count[e.Action+"/"+e.Result]++
+			count[string(e.Action)+"/"+e.Result]++
 		}
 		for k, want := range map[string]int{
 			"pin_code.generate/success": 1, "pin_code.regenerate/success": 1, "pin_code.revoke/success": 2,

@@ -1,16 +1,39 @@
-package password
+// Package tenancy creates tenants and users and changes tenant settings:
+// the one place that the operator CLI, the local stack, PIN-code signup and
+// the administration API call for these, so that every path writes the same
+// items, audit events and e-mails.
+package tenancy
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/notify"
 	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/templates"
 )
+
+// Store is what tenancy needs from storage; shared/dynamo.Store satisfies it.
+type Store interface {
+	CreateTenant(ctx context.Context, t latchkey.Tenant) error
+	DeleteNewTenant(ctx context.Context, tid string) error
+	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
+	ListTenants(ctx context.Context) ([]latchkey.Tenant, error)
+	PutTenantSettings(ctx context.Context, tid string, st latchkey.Settings) error
+	CreateUser(ctx context.Context, u latchkey.User, tp *latchkey.TempPassword, sponsor *latchkey.Sponsor) error
+	DeleteNewUser(ctx context.Context, u latchkey.User) error
+	Audit(ctx context.Context, e latchkey.AuditEvent)
+}
+
+// Service creates tenants and users. Build it once per cold start.
+type Service struct {
+	Store  Store
+	Notify *notify.Notifier
+	Now    latchkey.Clock
+}
 
 // NewUser describes a user to create.
 type NewUser struct {
@@ -61,7 +84,7 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 	if err != nil {
 		return nil, "", err
 	}
-	pw, tp, err := s.newTempPassword(t)
+	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now())
 	if err != nil {
 		return nil, "", err
 	}
@@ -70,16 +93,16 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 		Permissions: nu.Permissions, Profiles: nu.Profiles, CompanyExceptions: nu.CompanyExceptions,
 		CreatedAt: s.Now(), SponsorID: nu.SponsorID,
 	}
-	var sponsor *dynamo.Sponsor
+	var sponsor *latchkey.Sponsor
 	if nu.SponsorID != "" && nu.SponsorPINCodeMAC != "" {
-		sponsor = &dynamo.Sponsor{UserID: nu.SponsorID, PINCodeMAC: nu.SponsorPINCodeMAC}
+		sponsor = &latchkey.Sponsor{UserID: nu.SponsorID, PINCodeMAC: nu.SponsorPINCodeMAC}
 	}
 	if err := s.Store.CreateUser(ctx, u, &tp, sponsor); err != nil {
-		s.Store.Audit(ctx, t.ID, actor, latchkey.NormalizeUsername(username), "user.create", latchkey.ResultFailure, latchkey.ErrorCode(err))
+		s.Store.Audit(ctx, latchkey.Event(t.ID, actor, latchkey.NormalizeUsername(username), latchkey.ActionUserCreate, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return nil, "", err
 	}
-	s.Store.Audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultSuccess, "")
-	fields := s.tempPasswordFields(t, &u, pw, tp)
+	s.Store.Audit(ctx, latchkey.Event(t.ID, actor, u.ID, latchkey.ActionUserCreate, latchkey.ResultSuccess, ""))
+	fields := latchkey.TempPasswordFields(t, &u, pw, tp)
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailNew, fields); err != nil {
 		// Without the e-mail nobody can sign in as the user: undo the creation
 		// so that a retry starts afresh, and say why.
@@ -87,7 +110,7 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 		if derr := s.Store.DeleteNewUser(ctx, u); derr != nil {
 			return nil, "", fmt.Errorf("undo user creation after %v: %w", err, derr)
 		}
-		s.Store.Audit(ctx, t.ID, actor, u.ID, "user.create", latchkey.ResultFailure, "email_failed_undone")
+		s.Store.Audit(ctx, latchkey.Event(t.ID, actor, u.ID, latchkey.ActionUserCreate, latchkey.ResultFailure, "email_failed_undone"))
 		return nil, "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent, so the user was not created. Try again later.")
 	}
 	return &u, pw, nil
@@ -123,7 +146,7 @@ func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adm
 	if err := s.Store.CreateTenant(ctx, t); err != nil {
 		return nil, nil, "", err
 	}
-	s.Store.Audit(ctx, id, "operator", id, "tenant.create", latchkey.ResultSuccess, "")
+	s.Store.Audit(ctx, latchkey.Event(id, "operator", id, latchkey.ActionTenantCreate, latchkey.ResultSuccess, ""))
 	u, pw, err := s.CreateUser(ctx, &t, "operator", NewUser{Username: adminUsername, Email: adminEmail, Roles: []latchkey.Role{latchkey.RoleAdmin}})
 	if err != nil {
 		// A tenant without its first admin is of no use: undo it, so that the
@@ -134,4 +157,39 @@ func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adm
 		return nil, nil, "", err
 	}
 	return &t, u, pw, nil
+}
+
+// ListTenants returns every tenant, ordered by id.
+func (s *Service) ListTenants(ctx context.Context) ([]latchkey.Tenant, error) {
+	return s.Store.ListTenants(ctx)
+}
+
+// UpdateSettings applies change to tenant tid's settings, validates the
+// result and stores it, recording actor and what changed (reason) in the
+// audit log. It returns ENotFound or EValidation.
+func (s *Service) UpdateSettings(ctx context.Context, tid, actor, reason string, change func(*latchkey.Settings)) (*latchkey.Tenant, error) {
+	t, err := s.Store.GetTenant(ctx, tid)
+	if err != nil {
+		return nil, err
+	}
+	change(&t.Settings)
+	if err := ValidateSettings(t.Settings); err != nil {
+		return nil, err
+	}
+	if err := s.Store.PutTenantSettings(ctx, tid, t.Settings); err != nil {
+		return nil, err
+	}
+	s.Store.Audit(ctx, latchkey.Event(tid, actor, tid, latchkey.ActionSettingsUpdate, latchkey.ResultSuccess, reason))
+	return t, nil
+}
+
+// ValidateSettings checks settings. It returns EValidation naming the
+// setting that is wrong.
+func ValidateSettings(st latchkey.Settings) error {
+	switch st.PINSignup {
+	case latchkey.PINSignupOff, latchkey.PINSignupWeb, latchkey.PINSignupAll:
+	default:
+		return latchkey.Errorf(latchkey.EValidation, "pinSignup must be off, web or all.")
+	}
+	return nil
 }

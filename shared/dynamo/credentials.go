@@ -1,0 +1,264 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/schema"
+)
+
+// tempPWItem is a user's TEMPPW item (in the user's partition).
+type tempPWItem struct {
+	PK, SK       string
+	Hash         string    `dynamodbav:"hash"`
+	ExpiresAt    time.Time `dynamodbav:"expiresAt"`
+	CreatedAt    time.Time `dynamodbav:"createdAt"`
+	ChallengeMAC string    `dynamodbav:"challengeMac,omitempty"`
+	TTL          int64     `dynamodbav:"ttl"`
+}
+
+func (it tempPWItem) temp() *latchkey.TempPassword {
+	return &latchkey.TempPassword{Hash: it.Hash, ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt, ChallengeMAC: it.ChallengeMAC}
+}
+
+func (s *Store) tempPWPut(tid, uid string, tp latchkey.TempPassword) (*types.Put, error) {
+	item, err := s.marshal(tempPWItem{
+		PK: userKey(tid, uid), SK: skTempPW, Hash: tp.Hash, ExpiresAt: tp.ExpiresAt, CreatedAt: tp.CreatedAt,
+		ChallengeMAC: tp.ChallengeMAC, TTL: tp.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marshal temporary password: %w", err)
+	}
+	return &types.Put{TableName: &s.table, Item: item}, nil
+}
+
+// PutTempPassword stores a temporary password for a user, replacing any
+// earlier one. The user's current password keeps working (forgot-password:
+// a stranger cannot lock someone out by asking for resets).
+func (s *Store) PutTempPassword(ctx context.Context, tid, uid string, tp latchkey.TempPassword) error {
+	put, err := s.tempPWPut(tid, uid, tp)
+	if err != nil {
+		return err
+	}
+	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item})
+	if err != nil {
+		return fmt.Errorf("put temporary password: %w", err)
+	}
+	return nil
+}
+
+// ResetPassword replaces a user's password at once with a temporary one: the
+// current password is removed, existing sessions and challenges end (the
+// session version increases) and tp is stored, in one transaction, provided
+// the session version is still expectedVersion. It returns ENotFound or
+// EConflict (the user changed meanwhile).
+func (s *Store) ResetPassword(ctx context.Context, tid, uid string, expectedVersion int, tp latchkey.TempPassword) error {
+	put, err := s.tempPWPut(tid, uid, tp)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userKey(tid, uid), skUser),
+			UpdateExpression:          aws.String("REMOVE passwordHash ADD sessionVersion :one"),
+			ConditionExpression:       aws.String("attribute_exists(PK) AND sessionVersion = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":v": num(int64(expectedVersion))},
+		}},
+		{Put: put},
+	})
+	if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
+		return s.userOrConflict(ctx, tid, uid, "The user changed meanwhile. Try again.")
+	}
+	if err != nil {
+		return fmt.Errorf("reset password: %w", err)
+	}
+	return nil
+}
+
+// UndoReset reverses ResetPassword when its e-mail could not be sent: the
+// previous password hash (none when oldHash is "") and session version come
+// back and the temporary password created at tp.CreatedAt goes, provided
+// nothing changed since (the session version is still expectedVersion+1).
+// It returns EConflict when something did.
+func (s *Store) UndoReset(ctx context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword) error {
+	created, err := attributevalue.Marshal(tp.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("marshal created: %w", err)
+	}
+	upd := &types.Update{
+		TableName: &s.table, Key: key(userKey(tid, uid), skUser),
+		UpdateExpression:    aws.String("SET sessionVersion = :v"),
+		ConditionExpression: aws.String("attribute_exists(PK) AND sessionVersion = :after AND attribute_not_exists(passwordHash)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":v": num(int64(expectedVersion)), ":after": num(int64(expectedVersion + 1)),
+		},
+	}
+	if oldHash != "" {
+		upd.UpdateExpression = aws.String("SET sessionVersion = :v, passwordHash = :h")
+		upd.ExpressionAttributeValues[":h"] = str(oldHash)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Update: upd},
+		{Delete: &types.Delete{
+			TableName: &s.table, Key: key(userKey(tid, uid), skTempPW),
+			ConditionExpression:       aws.String("createdAt = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": created},
+		}},
+	})
+	if r := cancelReasons(err); len(r) > 0 {
+		return latchkey.Errorf(latchkey.EConflict, "The user changed meanwhile; the reset was not undone.")
+	}
+	if err != nil {
+		return fmt.Errorf("undo reset: %w", err)
+	}
+	return nil
+}
+
+// GetTempPassword returns a user's temporary password. It returns ENotFound
+// when there is none or it has expired by the store's clock.
+func (s *Store) GetTempPassword(ctx context.Context, tid, uid string) (*latchkey.TempPassword, error) {
+	var it tempPWItem
+	ok, err := s.get(ctx, userKey(tid, uid), skTempPW, &it)
+	if err != nil {
+		return nil, fmt.Errorf("get temporary password: %w", err)
+	}
+	if !ok || !s.now().Before(it.ExpiresAt) {
+		return nil, latchkey.Errorf(latchkey.ENotFound, "No temporary password.")
+	}
+	return it.temp(), nil
+}
+
+// challengeItem is a CHALLENGE item, keyed by the MAC of its session token.
+type challengeItem struct {
+	PK, SK         string
+	UserID         string    `dynamodbav:"userId"`
+	ExpiresAt      time.Time `dynamodbav:"expiresAt"`
+	SessionVersion int       `dynamodbav:"sessionVersion"`
+	UsernameKey    string    `dynamodbav:"usernameKey"`
+	TTL            int64     `dynamodbav:"ttl"`
+}
+
+// PutChallenge stores a new challenge for the temporary password created at
+// tempCreatedAt and names it on that temporary password, in one
+// transaction, so only the latest challenge of the latest temporary password
+// can be completed. It returns EInvalidCredentials when the temporary
+// password changed meanwhile.
+func (s *Store) PutChallenge(ctx context.Context, tid string, c latchkey.Challenge, tempCreatedAt time.Time) error {
+	item, err := s.marshal(challengeItem{
+		PK: challengeKey(tid, c.MAC), SK: skChallenge, UserID: c.UserID, ExpiresAt: c.ExpiresAt,
+		SessionVersion: c.SessionVersion, UsernameKey: c.UsernameKey, TTL: c.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("marshal challenge: %w", err)
+	}
+	created, err := attributevalue.Marshal(tempCreatedAt)
+	if err != nil {
+		return fmt.Errorf("marshal created: %w", err)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW),
+			UpdateExpression:          aws.String("SET challengeMac = :mac"),
+			ConditionExpression:       aws.String("createdAt = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(c.MAC), ":c": created},
+		}},
+	})
+	if r := cancelReasons(err); len(r) > 0 {
+		return latchkey.Errorf(latchkey.EInvalidCredentials, "The username or password is incorrect.")
+	}
+	if err != nil {
+		return fmt.Errorf("put challenge: %w", err)
+	}
+	return nil
+}
+
+// GetChallenge returns a challenge by the MAC of its token. It returns
+// EInvalidSession when there is none or it has expired.
+func (s *Store) GetChallenge(ctx context.Context, tid, mac string) (*latchkey.Challenge, error) {
+	var it challengeItem
+	ok, err := s.get(ctx, challengeKey(tid, mac), skChallenge, &it)
+	if err != nil {
+		return nil, fmt.Errorf("get challenge: %w", err)
+	}
+	if !ok || !s.now().Before(it.ExpiresAt) {
+		return nil, latchkey.Errorf(latchkey.EInvalidSession, "The session is invalid or has expired. Sign in again.")
+	}
+	return &latchkey.Challenge{MAC: mac, UserID: it.UserID, ExpiresAt: it.ExpiresAt, SessionVersion: it.SessionVersion, UsernameKey: it.UsernameKey}, nil
+}
+
+// CompleteChallenge consumes a challenge and sets the user's new password in
+// one transaction, which holds only if the challenge still exists and has
+// not expired, the user's session version is still the challenge's and the
+// user is not locked, and the user's temporary password still names this
+// challenge. It sets the password hash, raises the session version, deletes
+// the temporary password and ends the username's lockout. Of concurrent
+// completions of one challenge exactly one succeeds; the others, and every
+// completion after a lock, reset, password change or newer temporary
+// password, get EInvalidSession. It returns the new session version.
+func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *latchkey.Challenge, newHash string) (int, error) {
+	now := s.now()
+	err := s.transact(ctx, []types.TransactWriteItem{
+		{Delete: &types.Delete{
+			TableName: &s.table, Key: key(challengeKey(tid, c.MAC), skChallenge),
+			ConditionExpression:       aws.String("attribute_exists(PK) AND #ttl > :now"),
+			ExpressionAttributeNames:  map[string]string{"#ttl": schema.AttrTTL},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+		}},
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userKey(tid, c.UserID), skUser),
+			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t ADD sessionVersion :one"),
+			ConditionExpression: aws.String("attribute_exists(PK) AND sessionVersion = :v AND attribute_not_exists(lockedAt)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":h": str(newHash), ":t": timeAV(now), ":one": num(1),
+				":v": num(int64(c.SessionVersion)),
+			},
+		}},
+		{Delete: &types.Delete{
+			TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW),
+			ConditionExpression:       aws.String("challengeMac = :mac"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(c.MAC)},
+		}},
+		{Delete: &types.Delete{TableName: &s.table, Key: loginStateKey(tid, c.UsernameKey)}},
+	})
+	if r := cancelReasons(err); len(r) > 0 {
+		return 0, latchkey.Errorf(latchkey.EInvalidSession, "The session is invalid or has expired. Sign in again.")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("complete challenge: %w", err)
+	}
+	return c.SessionVersion + 1, nil
+}
+
+// ChangePassword sets a user's new password if the user's session version is
+// still expectedVersion (so a concurrent reset wins), raises the session
+// version (ending other sessions) and deletes any temporary password. It
+// returns EConflict when the version moved.
+func (s *Store) ChangePassword(ctx context.Context, tid, uid string, expectedVersion int, newHash string) error {
+	now := s.now()
+	err := s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userKey(tid, uid), skUser),
+			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t ADD sessionVersion :one"),
+			ConditionExpression: aws.String("attribute_exists(PK) AND sessionVersion = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":h": str(newHash), ":t": timeAV(now), ":one": num(1), ":v": num(int64(expectedVersion)),
+			},
+		}},
+		{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(tid, uid), skTempPW)}},
+	})
+	if r := cancelReasons(err); len(r) > 0 {
+		return latchkey.Errorf(latchkey.EConflict, "The password was changed meanwhile. Sign in again.")
+	}
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return nil
+}
