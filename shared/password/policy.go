@@ -5,15 +5,16 @@
 package password
 
 import (
+	_ "embed"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ccojocar/zxcvbn-go/frequency"
-
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
+
+//go:generate go run ./internal/gencommon -o commonpasswords.txt
 
 // Rule names reported when a password is refused. They are part of the API.
 const (
@@ -26,30 +27,46 @@ const (
 	RuleContainsEmail    = "contains_email"
 )
 
-var (
-	commonOnce sync.Once
-	common     map[string]struct{}
-)
+// commonPasswordsText is the common-password list of the zxcvbn project: the
+// "Passwords" frequency list of github.com/ccojocar/zxcvbn-go v1.0.4 (MIT, see
+// commonpasswords.LICENSE), 7,141 lowercase passwords, one a line, most common
+// first. It lies in the binary's read-only data; go generate rebuilds it.
+//
+//go:embed commonpasswords.txt
+var commonPasswordsText string
 
-// commonPasswords is the common-password list of the zxcvbn project
-// (github.com/ccojocar/zxcvbn-go, "Passwords" frequency list, about 30 000
-// entries), loaded once.
-func commonPasswords() map[string]struct{} {
-	commonOnce.Do(func() {
-		list := frequency.Lists["Passwords"].List
-		common = make(map[string]struct{}, len(list))
-		for _, p := range list {
-			common[strings.ToLower(p)] = struct{}{}
-		}
-	})
-	return common
+// common is the common-password list as a set, built on the first check.
+var common = wordSet{text: &commonPasswordsText}
+
+// wordSet is a set of lowercase words read from newline-separated text once,
+// on first use: until then it costs nothing at start-up. The set's keys point
+// into the text, so building it allocates only the map.
+type wordSet struct {
+	text  *string
+	once  sync.Once
+	words map[string]struct{}
 }
 
-// IsCommon reports whether pw (case-insensitively) is on the common-password list.
-func IsCommon(pw string) bool {
-	_, ok := commonPasswords()[strings.ToLower(pw)]
+func (s *wordSet) load() {
+	text := *s.text
+	s.words = make(map[string]struct{}, strings.Count(text, "\n")+1)
+	for line := range strings.Lines(text) {
+		if w := strings.TrimSuffix(line, "\n"); w != "" {
+			s.words[w] = struct{}{}
+		}
+	}
+}
+
+// contains reports whether w, lowercased, is in the set.
+func (s *wordSet) contains(w string) bool {
+	s.once.Do(s.load)
+	_, ok := s.words[strings.ToLower(w)]
 	return ok
 }
+
+// IsCommon reports whether pw (case-insensitively) is on the common-password
+// list. The first call reads the list (about half a millisecond).
+func IsCommon(pw string) bool { return common.contains(pw) }
 
 // Check returns the name of every rule of p that pw fails, in a fixed order;
 // none means the password is acceptable. username and email are the user's,

@@ -1,16 +1,20 @@
 // Package sns sends Latchkey's SMS with Amazon SNS Publish to E.164 phone
 // numbers, as transactional messages. Locally the same client talks to the
 // local SMS outbox (SNS_ENDPOINT), which records what it receives.
+//
+// Every function builds this adapter, so it does not link the phone-number
+// library: numbers arrive already in E.164 form, normalized with shared/phone
+// by the code that accepts them, and the adapter only checks their shape.
 package sns
 
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
-	"github.com/nyaruka/phonenumbers"
 
 	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -32,23 +36,28 @@ var _ latchkey.SMSSender = (*Sender)(nil)
 // New returns a Sender; senderID, when set, is the alphanumeric sender id.
 func New(api API, senderID string) *Sender { return &Sender{api: api, senderID: senderID} }
 
-// NormalizeE164 parses a phone number written in international form and
-// returns it in E.164 ("+14155550100"). It returns EValidation for anything
-// that is not a valid number.
-func NormalizeE164(number string) (string, error) {
-	n, err := phonenumbers.Parse(number, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", latchkey.Errorf(latchkey.EValidation, "The mobile number must be a valid number in international form, like +14155550100.")
+// isE164 reports whether s has the E.164 shape: a "+", then 7 to 15 digits
+// of which the first is not 0. Whether the number exists is shared/phone's
+// question, answered when the number was accepted.
+func isE164(s string) bool {
+	digits, ok := strings.CutPrefix(s, "+")
+	if !ok || len(digits) < 7 || len(digits) > 15 || digits[0] == '0' {
+		return false
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
-// SendSMS sends m as a transactional SMS and returns the SNS message id. It
-// returns EValidation when m.To is not a valid E.164 number.
+// SendSMS sends m as a transactional SMS and returns the SNS message id.
+// m.To must already be in E.164 form (see shared/phone.NormalizeE164); it
+// returns EValidation, without calling SNS, when it is not.
 func (s *Sender) SendSMS(ctx context.Context, m latchkey.SMS) (string, error) {
-	to, err := NormalizeE164(m.To)
-	if err != nil {
-		return "", err
+	if !isE164(m.To) {
+		return "", latchkey.Errorf(latchkey.EValidation, "The mobile number must be in E.164 form, like +14155550100.")
 	}
 	attrs := map[string]types.MessageAttributeValue{
 		"AWS.SNS.SMS.SMSType": {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
@@ -56,7 +65,7 @@ func (s *Sender) SendSMS(ctx context.Context, m latchkey.SMS) (string, error) {
 	if s.senderID != "" {
 		attrs["AWS.SNS.SMS.SenderID"] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(s.senderID)}
 	}
-	out, err := s.api.Publish(ctx, &sns.PublishInput{PhoneNumber: aws.String(to), Message: aws.String(m.Body), MessageAttributes: attrs})
+	out, err := s.api.Publish(ctx, &sns.PublishInput{PhoneNumber: aws.String(m.To), Message: aws.String(m.Body), MessageAttributes: attrs})
 	if err != nil {
 		return "", fmt.Errorf("sns publish: %w", err)
 	}
