@@ -12,8 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/catalog"
 )
 
 func main() {
@@ -25,7 +24,7 @@ func main() {
 }
 
 func run() error {
-	if err := routes.Validate(); err != nil {
+	if err := catalog.Validate(); err != nil {
 		return err
 	}
 	app := awscdk.NewApp(nil)
@@ -33,7 +32,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.Validate(routes.Functions()); err != nil {
+	if err := cfg.Validate(catalog.Functions()); err != nil {
 		return err
 	}
 	NewLatchkeyStack(app, "Latchkey", &LatchkeyStackProps{

@@ -25,12 +25,13 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // FunctionTag is the tag every Lambda function carries with its name from
-// routes.Functions(), so a template can be read back by function name.
+// catalog.Functions(), so a template can be read back by function name.
 const FunctionTag = "latchkey:function"
 
 // Config is what a deployment chooses; main reads it from the CDK context
@@ -155,14 +156,14 @@ type LatchkeyStackProps struct {
 	awscdk.StackProps
 	Config Config
 
-	// functions and routes replace routes.Functions() and routes.All() when
+	// functions and routes replace catalog.Functions() and catalog.Routes() when
 	// set; only tests set them.
 	functions []routes.Function
 	routes    []routes.Route
 }
 
 // LatchkeyStack is the deployed Latchkey: the table, the secret, one Lambda
-// function per routes.Functions() and the HTTP API serving routes.All().
+// function per catalog.Functions() and the HTTP API serving catalog.Routes().
 type LatchkeyStack interface {
 	// Stack is the CloudFormation stack itself.
 	Stack() awscdk.Stack
@@ -200,10 +201,10 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 	cfg := props.Config
 	fns, rts := props.functions, props.routes
 	if fns == nil {
-		fns = routes.Functions()
+		fns = catalog.Functions()
 	}
 	if rts == nil {
-		rts = routes.All()
+		rts = catalog.Routes()
 	}
 	if err := cfg.Validate(fns); err != nil {
 		panic(fmt.Sprintf("latchkey stack: %v", err))

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/schema"
 )
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	for _, f := range append(routes.Functions(), scheduledFn) {
+	for _, f := range append(catalog.Functions(), scheduledFn) {
 		p := filepath.Join(dir, f.Name, "bootstrap")
 		err := os.MkdirAll(filepath.Dir(p), 0o755)
 		if err == nil {
@@ -202,13 +203,13 @@ func TestLatchkeyStack_Routes(t *testing.T) {
 	s := latchkeyTemplate(t)
 	fnIDs := s.functionsByName(t)
 	must(t, "route count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(routes.All())))
+		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(catalog.Routes())))
 	})
 	must(t, "invoke permission count", func() {
 		s.template.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"),
-			&map[string]any{"Principal": "apigateway.amazonaws.com"}, jsii.Number(len(routes.All())))
+			&map[string]any{"Principal": "apigateway.amazonaws.com"}, jsii.Number(len(catalog.Routes())))
 	})
-	for _, r := range routes.All() {
+	for _, r := range catalog.Routes() {
 		t.Run(r.Key(), func(t *testing.T) {
 			target := assertions.NewCapture(nil)
 			must(t, "route", func() {
@@ -275,7 +276,7 @@ func TestLatchkeyStack_IAM(t *testing.T) {
 	})
 
 	fnIDs := s.functionsByName(t)
-	for _, f := range routes.Functions() {
+	for _, f := range catalog.Functions() {
 		t.Run(f.Name, func(t *testing.T) {
 			role := ref(props(s.resources[fnIDs[f.Name]])["Role"])
 			if role == "" {
@@ -384,7 +385,7 @@ func TestLatchkeyStack_FunctionRoleActions(t *testing.T) {
 	readOnly := map[string]bool{"dynamodb:GetItem": true, "dynamodb:Query": true, "dynamodb:ConditionCheckItem": true}
 
 	fnIDs := s.functionsByName(t)
-	for _, f := range routes.Functions() {
+	for _, f := range catalog.Functions() {
 		t.Run(f.Name, func(t *testing.T) {
 			role := ref(props(s.resources[fnIDs[f.Name]])["Role"])
 			if role == "" {
@@ -540,7 +541,7 @@ func TestLatchkeyStack_AccessLogs(t *testing.T) {
 	})
 
 	must(t, "log group count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(len(routes.Functions())+1))
+		s.template.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(len(catalog.Functions())+1))
 	})
 }
 
@@ -619,18 +620,18 @@ func TestLatchkeyStack_Table(t *testing.T) {
 func TestLatchkeyStack_Functions(t *testing.T) {
 	s := latchkeyTemplate(t)
 	must(t, "function count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(routes.Functions())))
+		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(catalog.Functions())))
 	})
 	must(t, "alarm count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2*len(routes.Functions())+1))
+		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2*len(catalog.Functions())+1))
 	})
 	table := s.the(t, "AWS::DynamoDB::Table")
 	secret := s.the(t, "AWS::SecretsManager::Secret")
 	fnIDs := s.functionsByName(t)
-	if got, want := len(fnIDs), len(routes.Functions()); got != want {
+	if got, want := len(fnIDs), len(catalog.Functions()); got != want {
 		t.Errorf("tagged functions: got %d, want %d", got, want)
 	}
-	for _, f := range routes.Functions() {
+	for _, f := range catalog.Functions() {
 		t.Run(f.Name, func(t *testing.T) {
 			p := props(s.resources[fnIDs[f.Name]])
 			if p == nil {
@@ -727,7 +728,7 @@ func TestLatchkeyStack_API(t *testing.T) {
 
 func TestLatchkeyStack_Schedule(t *testing.T) {
 	schedOnce.Do(func() {
-		fns := append(routes.Functions(), scheduledFn)
+		fns := append(catalog.Functions(), scheduledFn)
 		schedStk = synth(t, fns, nil)
 	})
 	s := schedStk
@@ -772,14 +773,14 @@ func TestLatchkeyStack_InvalidConfig(t *testing.T) {
 		{"identity", func(c *Config) { c.SESIdentities = []string{"*"} }, "sesIdentities"},
 		{"build", func(c *Config) { c.BuildDir = t.TempDir() }, "make build"},
 	}
-	if err := base.Validate(routes.Functions()); err != nil {
+	if err := base.Validate(catalog.Functions()); err != nil {
 		t.Fatalf("default config: got %v, want no error", err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base
 			tc.change(&c)
-			err := c.Validate(routes.Functions())
+			err := c.Validate(catalog.Functions())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Validate: got %v, want an error mentioning %q", err, tc.want)
 			}

@@ -12,14 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
-	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/pinsignup"
-	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/system"
 	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
@@ -32,7 +30,7 @@ func remember(s ...string) { testenv.Remember(s...) }
 type local struct {
 	t    *testing.T
 	url  string
-	deps *app.Deps
+	deps *system.Deps
 	id   string
 }
 
@@ -40,14 +38,9 @@ func newLocal(t *testing.T) *local {
 	t.Helper()
 	d := testenv.NewDeps(t, time.Now)
 	d.Passwords.ResetFloor = -1
-	gw := &httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{}}
-	for _, f := range routes.Functions() {
-		srv, err := d.Server(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gw.Functions[f.Name] = srv.Handle
-		gw.NotFound = srv.Handle
+	gw, err := d.Gateway()
+	if err != nil {
+		t.Fatal(err)
 	}
 	ts := httptest.NewServer(gw)
 	t.Cleanup(ts.Close)

@@ -32,8 +32,8 @@ import (
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
-	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/schema"
+	"github.com/latchkey/latchkey/shared/system"
 )
 
 // Local ports.
@@ -188,12 +188,12 @@ func startStack(ctx context.Context, reuse bool, log io.Writer) (*stack, error) 
 	return s, nil
 }
 
-func newDeps(ctx context.Context, log io.Writer) (*app.Deps, error) {
+func newDeps(ctx context.Context, log io.Writer) (*system.Deps, error) {
 	c, err := app.ConfigFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	return app.NewDeps(ctx, c, httpapi.NewLogger(log, c.LogLevel))
+	return system.NewDeps(ctx, c, httpapi.NewLogger(log, c.LogLevel))
 }
 
 func run(ctx context.Context, out io.Writer) error {
@@ -214,16 +214,9 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gw := &httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{}}
-	for _, f := range routes.Functions() {
-		srv, err := d.Server(f.Name)
-		if err != nil {
-			return err
-		}
-		gw.Functions[f.Name] = srv.Handle
-		if gw.NotFound == nil {
-			gw.NotFound = srv.Handle
-		}
+	gw, err := d.Gateway()
+	if err != nil {
+		return err
 	}
 	demo, err := ensureDemo(ctx, d, s.state)
 	if err != nil {
@@ -261,7 +254,7 @@ Press Ctrl-C to stop.
 // ensureDemo creates the demo tenant and its admin on first start, keeping
 // the printed credentials in .local/demo-admin.txt so later starts can show
 // them again (a local convenience; in AWS the operator CLI e-mails them).
-func ensureDemo(ctx context.Context, d *app.Deps, state string) (string, error) {
+func ensureDemo(ctx context.Context, d *system.Deps, state string) (string, error) {
 	file := filepath.Join(state, "demo-admin.txt")
 	_, err := d.Store.GetTenant(ctx, demoTenant)
 	if err == nil {
@@ -321,7 +314,7 @@ func invoke(ctx context.Context, args []string, out io.Writer) error {
 
 // InvokeFile sends the event in file through function fn and returns the
 // response as indented JSON.
-func InvokeFile(ctx context.Context, d *app.Deps, fn, file string) (string, error) {
+func InvokeFile(ctx context.Context, d *system.Deps, fn, file string) (string, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return "", err

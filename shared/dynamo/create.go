@@ -16,12 +16,19 @@ import (
 
 // NewClient returns a DynamoDB client from the standard AWS configuration
 // chain, or, when endpoint is set (DynamoDB Local), one pointed at it with
-// fixed local credentials.
+// fixed local credentials. Functions that build several clients load one
+// configuration and use NewClientFrom.
 func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 	cfg, err := awscfg.Load(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
+	return NewClientFrom(cfg, endpoint), nil
+}
+
+// NewClientFrom returns a DynamoDB client on cfg, pointed at endpoint when
+// it is set.
+func NewClientFrom(cfg aws.Config, endpoint string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
@@ -29,7 +36,7 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 			// (uncompressed) bodies; AWS's does. Validate only against AWS.
 			o.DisableValidateResponseChecksum = true
 		}
-	}), nil
+	})
 }
 
 // CreateTable creates table name from schema.Schema (on demand, with TTL), unless it

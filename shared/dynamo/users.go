@@ -185,7 +185,7 @@ func (s *Store) ListUsers(ctx context.Context, tid, cursor string, limit int) (u
 		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 			return nil, "", fmt.Errorf("unmarshal user: %w", err)
 		}
-		users = append(users, *&it.User)
+		users = append(users, it.User)
 		next = it.GSI1SK
 	}
 	if res.LastEvaluatedKey == nil {

@@ -41,9 +41,9 @@ const (
 	NoSniff = "nosniff"
 )
 
-// baseHeaders returns the headers of every response: JSON, never cached, the
+// BaseHeaders returns the headers of every response: JSON, never cached, the
 // security headers and the request id.
-func baseHeaders(reqID string) map[string]string {
+func BaseHeaders(reqID string) map[string]string {
 	return map[string]string{
 		"Content-Type":              "application/json",
 		"Cache-Control":             "no-store",
@@ -157,11 +157,62 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, tenant, bearer string) (*Caller, error)
 }
 
-// Server dispatches events to the handlers of one function's routes.
+// Endpoint is a route with the handler that serves it. Capability packages
+// declare theirs (for example password.Endpoints), so that a route's method,
+// path, roles and handler are written in one place.
+type Endpoint struct {
+	routes.Route
+	Handle HandlerFunc
+}
+
+// Server dispatches events to the endpoints of one function.
 type Server struct {
-	Handlers map[string]HandlerFunc // by route key
-	Auth     Authenticator
-	Logger   *slog.Logger
+	Endpoints []Endpoint
+	Auth      Authenticator
+	Logger    *slog.Logger
+	table     []routes.Route
+}
+
+// NewServer returns the server of the named function: the endpoints of eps
+// that the function serves, with token authentication by auth. It fails
+// when the function serves none of them.
+func NewServer(function string, eps []Endpoint, auth Authenticator, logger *slog.Logger) (*Server, error) {
+	s := &Server{Auth: auth, Logger: logger}
+	for _, e := range eps {
+		if e.Function == function {
+			s.Endpoints = append(s.Endpoints, e)
+			s.table = append(s.table, e.Route)
+		}
+	}
+	if len(s.Endpoints) == 0 {
+		return nil, fmt.Errorf("function %q serves no route", function)
+	}
+	return s, nil
+}
+
+// Routes returns the routes of endpoints eps, without their handlers.
+func Routes(eps []Endpoint) []routes.Route {
+	out := make([]routes.Route, len(eps))
+	for i, e := range eps {
+		out[i] = e.Route
+	}
+	return out
+}
+
+func (s *Server) handler(key string) HandlerFunc {
+	for _, e := range s.Endpoints {
+		if e.Key() == key {
+			return e.Handle
+		}
+	}
+	return nil
+}
+
+func (s *Server) routes() []routes.Route {
+	if s.table == nil {
+		return Routes(s.Endpoints)
+	}
+	return s.table
 }
 
 // Handle is the Lambda handler. Every response carries X-Request-Id (the
@@ -205,7 +256,7 @@ func (s *Server) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 	if !validParams(route, params) {
 		return Response{}, route.Key(), latchkey.Errorf(latchkey.ENotFound, "Not found.")
 	}
-	h := s.Handlers[route.Key()]
+	h := s.handler(route.Key())
 	if h == nil {
 		return Response{}, route.Key(), latchkey.Errorf(latchkey.ERouteNotFound, "No such route.")
 	}
@@ -235,13 +286,14 @@ func (s *Server) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 // route finds the route by the event's route key, or by method and path when
 // the key is $default (as behind a catch-all route).
 func (s *Server) route(ev events.APIGatewayV2HTTPRequest) (routes.Route, map[string]string, error) {
-	if r, ok := routes.ByKey(ev.RouteKey); ok {
+	table := s.routes()
+	if r, ok := routes.ByKey(table, ev.RouteKey); ok {
 		params := map[string]string{}
 		for k, v := range ev.PathParameters {
 			params[k] = v
 		}
 		if params["tenant"] == "" {
-			if _, p, found, _ := routes.Match(r.Method, ev.RawPath); found {
+			if _, p, found, _ := routes.Match(table, r.Method, ev.RawPath); found {
 				params = p
 			}
 		}
@@ -252,7 +304,7 @@ func (s *Server) route(ev events.APIGatewayV2HTTPRequest) (routes.Route, map[str
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
 	}
-	r, params, found, methodOK := routes.Match(method, path)
+	r, params, found, methodOK := routes.Match(table, method, path)
 	switch {
 	case !found:
 		return routes.Route{}, nil, latchkey.Errorf(latchkey.ERouteNotFound, "No such route.")
@@ -319,7 +371,7 @@ func decodeBody(ev events.APIGatewayV2HTTPRequest) ([]byte, error) {
 }
 
 func (s *Server) respond(ctx context.Context, reqID string, res Response, err error) events.APIGatewayV2HTTPResponse {
-	headers := baseHeaders(reqID)
+	headers := BaseHeaders(reqID)
 	if err != nil {
 		code := latchkey.ErrorCode(err)
 		obj := map[string]any{"code": code, "message": latchkey.ErrorMessage(err)}

@@ -16,12 +16,15 @@ import (
 
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/routes"
 )
 
-// Route keys from shared/routes: one public route, one that needs a token.
-const (
-	signInKey = "POST /v1/tenants/{tenant}/sessions"
-	lockKey   = "POST /v1/tenants/{tenant}/users/{userId}/lock"
+// Two routes of function "fn": one public, one that needs a token.
+var (
+	signInRoute = routes.Route{Method: "POST", Path: "/sessions", Function: "fn"}
+	lockRoute   = routes.Route{Method: "POST", Path: "/users/{userId}/lock", Function: "fn", Roles: routes.Staff}
+	signInKey   = signInRoute.Key()
+	lockKey     = lockRoute.Key()
 )
 
 // fakeAuth accepts every bearer token as an admin of the tenant and counts
@@ -54,11 +57,14 @@ func newFixture(t *testing.T) *fixture {
 		f.got = r
 		return f.res, f.err
 	}
-	f.srv = &httpapi.Server{
-		Handlers: map[string]httpapi.HandlerFunc{signInKey: h, lockKey: h},
-		Auth:     f.auth,
-		Logger:   httpapi.NewLogger(f.logs, slog.LevelDebug),
+	srv, err := httpapi.NewServer("fn", []httpapi.Endpoint{
+		{Route: signInRoute, Handle: h}, {Route: lockRoute, Handle: h},
+		{Route: routes.Route{Method: "GET", Path: "/elsewhere", Function: "other"}, Handle: h},
+	}, f.auth, httpapi.NewLogger(f.logs, slog.LevelDebug))
+	if err != nil {
+		t.Fatal(err)
 	}
+	f.srv = srv
 	return f
 }
 
@@ -415,7 +421,7 @@ func TestValidPathParam(t *testing.T) {
 
 func TestServer_Handle_InvalidJSON(t *testing.T) {
 	f := newFixture(t)
-	f.srv.Handlers[signInKey] = func(_ context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	f.srv.Endpoints[0].Handle = func(_ context.Context, r *httpapi.Request) (httpapi.Response, error) {
 		var in struct {
 			Username string `json:"username"`
 		}

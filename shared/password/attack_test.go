@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/latchkey/latchkey/shared/api"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -14,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/shared/reqctx"
 	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/tenancy"
+	"github.com/latchkey/latchkey/shared/token"
 )
 
 // from returns a context whose requests come from source address ip.
@@ -41,8 +41,8 @@ func (f *fixture) staff(name, pw string, roles ...latchkey.Role) *latchkey.User 
 	return cur
 }
 
-func (f *fixture) auth() *api.TokenAuth {
-	return &api.TokenAuth{Tokens: f.deps.Tokens, Store: f.deps.Store}
+func (f *fixture) auth() *token.Auth {
+	return &token.Auth{Tokens: f.deps.Tokens, Users: f.deps.Store}
 }
 
 // Finding 1: a slot is taken before the password is checked, so parallel

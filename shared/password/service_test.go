@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/api"
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
@@ -16,7 +14,9 @@ import (
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/ses"
+	"github.com/latchkey/latchkey/shared/system"
 	"github.com/latchkey/latchkey/shared/tenancy"
+	"github.com/latchkey/latchkey/shared/token"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -27,7 +27,7 @@ type fixture struct {
 	t      testing.TB
 	ctx    context.Context
 	clock  *testclock.Clock
-	deps   *app.Deps
+	deps   *system.Deps
 	svc    *password.Service
 	tenant *latchkey.Tenant
 	// admin is the tenant's first admin, the actor of staff actions.
@@ -385,7 +385,7 @@ func TestService_Reset(t *testing.T) {
 		}
 	})
 	t.Run("older sessions end", func(t *testing.T) {
-		auth := &api.TokenAuth{Tokens: f.deps.Tokens, Store: f.deps.Store}
+		auth := &token.Auth{Tokens: f.deps.Tokens, Users: f.deps.Store}
 		if _, err := auth.Authenticate(f.ctx, f.tenant.ID, old.Token); code(err) != latchkey.EUnauthorized {
 			t.Fatalf("token from before the reset: got %v, want %s", err, latchkey.EUnauthorized)
 		}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
@@ -17,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/secure"
+	"github.com/latchkey/latchkey/shared/system"
 	"github.com/latchkey/latchkey/shared/templates"
 	"github.com/latchkey/latchkey/shared/tenancy"
 )
@@ -27,7 +27,7 @@ type fixture struct {
 	t      testing.TB
 	ctx    context.Context
 	clock  *testclock.Clock
-	deps   *app.Deps
+	deps   *system.Deps
 	svc    *pinsignup.Service
 	tenant *latchkey.Tenant
 	admin  *latchkey.User

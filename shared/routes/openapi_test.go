@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/routes"
 )
@@ -151,7 +152,7 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 		}
 	})
 
-	for _, r := range routes.All() {
+	for _, r := range catalog.Routes() {
 		t.Run(r.Key(), func(t *testing.T) {
 			op, ok := ops[r.Key()]
 			if !ok {
@@ -185,7 +186,7 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 	t.Run("every operation is a route", func(t *testing.T) {
 		ids := map[string]string{}
 		for k, op := range ops {
-			if _, ok := routes.ByKey(k); !ok {
+			if _, ok := routes.ByKey(catalog.Routes(), k); !ok {
 				t.Errorf("operation %s: got no route with that key, want one (document only routes of the route table)", k)
 			}
 			if prev, dup := ids[op.OperationID]; dup {
@@ -270,7 +271,7 @@ func hasScheme(sec []map[string][]string, name string) bool {
 }
 
 func TestRoutes_Validate(t *testing.T) {
-	if err := routes.Validate(); err != nil {
+	if err := catalog.Validate(); err != nil {
 		t.Fatalf("got %v, want nil", err)
 	}
 }
@@ -305,7 +306,7 @@ func TestRoutes_Match(t *testing.T) {
 		{name: "too short", method: "POST", path: "/v1/tenants/demo"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r, params, ok, methodOK := routes.Match(tt.method, tt.path)
+			r, params, ok, methodOK := routes.Match(catalog.Routes(), tt.method, tt.path)
 			if ok != tt.wantOK || methodOK != tt.wantMethodOK {
 				t.Fatalf("ok, methodOK: got %v, %v, want %v, %v", ok, methodOK, tt.wantOK, tt.wantMethodOK)
 			}
@@ -325,9 +326,9 @@ func TestRoutes_Match(t *testing.T) {
 	}
 
 	t.Run("every route matches its own path", func(t *testing.T) {
-		for _, want := range routes.All() {
+		for _, want := range catalog.Routes() {
 			path := strings.NewReplacer("{tenant}", "demo", "{userId}", "u1").Replace(want.FullPath())
-			got, _, ok, methodOK := routes.Match(want.Method, path)
+			got, _, ok, methodOK := routes.Match(catalog.Routes(), want.Method, path)
 			if !ok || !methodOK || got.Key() != want.Key() {
 				t.Errorf("%s %s: got %q (ok %v, methodOK %v), want %q", want.Method, path, got.Key(), ok, methodOK, want.Key())
 			}
@@ -338,7 +339,7 @@ func TestRoutes_Match(t *testing.T) {
 func TestRoute_Allows(t *testing.T) {
 	byKey := func(key string) routes.Route {
 		t.Helper()
-		r, ok := routes.ByKey(key)
+		r, ok := routes.ByKey(catalog.Routes(), key)
 		if !ok {
 			t.Fatalf("no route %q", key)
 		}

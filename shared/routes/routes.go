@@ -1,7 +1,9 @@
-// Package routes is the single source of truth for Latchkey's HTTP API and its
-// Lambda functions. The CDK stack, the local API server, the OpenAPI check and
-// the authorization middleware all read these tables, so the deployed and the
-// local system cannot drift apart.
+// Package routes holds the types of Latchkey's route table: routes, the
+// Lambda functions serving them and what each function may touch. Each
+// capability package declares its own routes with their handlers and roles
+// (for example password.Endpoints); shared/catalog assembles them into the
+// one table that the CDK stack, the local gateway, the OpenAPI check and the
+// authorization read, so the deployed and the local system cannot drift.
 package routes
 
 import (
@@ -14,13 +16,6 @@ import (
 
 // Prefix is the path prefix of every route: all of the API is per tenant.
 const Prefix = "/v1/tenants/{tenant}"
-
-// Function names (one main package per name under functions/).
-const (
-	FnSessions      = "sessions"
-	FnPasswordReset = "password-reset"
-	FnPINSignup     = "pin-signup"
-)
 
 // Needs lists what a function may touch; the CDK stack turns each into IAM
 // statements naming exact actions and resources.
@@ -82,61 +77,27 @@ func (r Route) Allows(roles []latchkey.Role) bool {
 	return false
 }
 
+// Role sets of routes.
 var (
-	admin      = []latchkey.Role{latchkey.RoleAdmin}
-	agent      = []latchkey.Role{latchkey.RoleAgent, latchkey.RoleAdmin}
-	adminAgent = []latchkey.Role{latchkey.RoleAdmin, latchkey.RoleAgent}
-	anyUser    = []latchkey.Role{latchkey.RoleUser, latchkey.RoleAgent, latchkey.RoleAdmin}
+	// Admin is for admins only.
+	Admin = []latchkey.Role{latchkey.RoleAdmin}
+	// Staff is for agents and admins.
+	Staff = []latchkey.Role{latchkey.RoleAgent, latchkey.RoleAdmin}
+	// AnyUser is for every signed-in user.
+	AnyUser = []latchkey.Role{latchkey.RoleUser, latchkey.RoleAgent, latchkey.RoleAdmin}
 )
 
-// functions lists every Lambda function.
-var functions = []Function{
-	{
-		Name:        FnSessions,
-		Description: "Sign-in with password and the NEW_PASSWORD_REQUIRED challenge",
-		Needs:       Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
-	},
-	{
-		Name:        FnPasswordReset,
-		Description: "Forgot password, agent/admin reset, change own password, lock and unlock",
-		Needs:       Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
-	},
-	{
-		Name:        FnPINSignup,
-		Description: "PIN codes (generate, revoke, e-mail) and PIN-code signup",
-		Needs:       Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
-	},
-}
-
-// routes lists every API route.
-var routes = []Route{
-	{Method: "POST", Path: "/sessions", Function: FnSessions, Summary: "Sign in with username and password"},
-	{Method: "POST", Path: "/sessions/new-password", Function: FnSessions, Summary: "Complete the NEW_PASSWORD_REQUIRED challenge"},
-	{Method: "POST", Path: "/password-resets", Function: FnPasswordReset, Summary: "Forgot password: e-mail a temporary password"},
-	{Method: "PUT", Path: "/me/password", Function: FnPasswordReset, Roles: anyUser, Summary: "Change one's own password"},
-	{Method: "POST", Path: "/users/{userId}/password-reset", Function: FnPasswordReset, Roles: agent, Summary: "Replace a user's password with a temporary one and e-mail it"},
-	{Method: "POST", Path: "/users/{userId}/lock", Function: FnPasswordReset, Roles: adminAgent, Summary: "Lock a user's sign-in until unlocked"},
-	{Method: "POST", Path: "/users/{userId}/unlock", Function: FnPasswordReset, Roles: adminAgent, Summary: "Unlock a user's sign-in"},
-	{Method: "POST", Path: "/users/{userId}/pin-code", Function: FnPINSignup, Roles: admin, Summary: "Generate (or regenerate) a user's PIN code, shown once"},
-	{Method: "DELETE", Path: "/users/{userId}/pin-code", Function: FnPINSignup, Roles: admin, Summary: "Revoke a user's PIN code"},
-	{Method: "POST", Path: "/users/{userId}/pin-code/email", Function: FnPINSignup, Roles: admin, Summary: "E-mail a user's current PIN code to them or to another address"},
-	{Method: "POST", Path: "/signups", Function: FnPINSignup, Summary: "Create a user with a PIN code, in the likeness of its holder"},
-}
-
-// Functions returns every function, sorted by name.
-func Functions() []Function {
-	out := append([]Function(nil), functions...)
+// SortFunctions sorts functions by name.
+func SortFunctions(fs []Function) []Function {
+	out := append([]Function(nil), fs...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// All returns every route in declaration order.
-func All() []Route { return append([]Route(nil), routes...) }
-
-// ForFunction returns the routes served by the named function.
-func ForFunction(name string) []Route {
+// ForFunction returns the routes of rs served by the named function.
+func ForFunction(rs []Route, name string) []Route {
 	var out []Route
-	for _, r := range routes {
+	for _, r := range rs {
 		if r.Function == name {
 			out = append(out, r)
 		}
@@ -144,9 +105,9 @@ func ForFunction(name string) []Route {
 	return out
 }
 
-// ByKey returns the route with the given API Gateway route key.
-func ByKey(key string) (Route, bool) {
-	for _, r := range routes {
+// ByKey returns the route of rs with the given API Gateway route key.
+func ByKey(rs []Route, key string) (Route, bool) {
+	for _, r := range rs {
 		if r.Key() == key {
 			return r, true
 		}
@@ -154,13 +115,13 @@ func ByKey(key string) (Route, bool) {
 	return Route{}, false
 }
 
-// Match finds the route for a concrete method and path, such as
+// Match finds the route of rs for a concrete method and path, such as
 // "POST" and "/v1/tenants/demo/users/u1/lock", and returns it with the path
 // parameters. ok is false when no route has that path; methodOK is false when
 // a route has the path but not the method.
-func Match(method, path string) (r Route, params map[string]string, ok, methodOK bool) {
+func Match(rs []Route, method, path string) (r Route, params map[string]string, ok, methodOK bool) {
 	segs := split(path)
-	for _, cand := range routes {
+	for _, cand := range rs {
 		p, match := matchPath(split(cand.FullPath()), segs)
 		if !match {
 			continue
@@ -195,11 +156,15 @@ func matchPath(pattern, segs []string) (map[string]string, bool) {
 	return params, true
 }
 
-// Validate checks the tables: every route names a known function, every
-// function serves a route or has a schedule, no route key is repeated.
-func Validate() error {
+// Validate checks a table: every route names a known function, every
+// function serves a route or has a schedule, no route key or function name
+// is repeated.
+func Validate(functions []Function, routes []Route) error {
 	names := map[string]bool{}
 	for _, f := range functions {
+		if names[f.Name] {
+			return fmt.Errorf("function %s declared twice", f.Name)
+		}
 		names[f.Name] = true
 	}
 	seen := map[string]bool{}

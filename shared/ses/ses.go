@@ -62,15 +62,22 @@ func (m *Mailer) SendEmail(ctx context.Context, e latchkey.Email) (string, error
 
 // NewClient returns an SES v2 client from the standard AWS configuration
 // chain, or, when endpoint is set, one pointed at that endpoint (the local
-// emulator) with fixed local credentials.
+// emulator) with fixed local credentials. Functions that build several
+// clients load one configuration and use NewClientFrom.
 func NewClient(ctx context.Context, endpoint string) (*sesv2.Client, error) {
 	cfg, err := awscfg.Load(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
+	return NewClientFrom(cfg, endpoint), nil
+}
+
+// NewClientFrom returns an SES v2 client on cfg, pointed at endpoint when it
+// is set.
+func NewClientFrom(cfg aws.Config, endpoint string) *sesv2.Client {
 	return sesv2.NewFromConfig(cfg, func(o *sesv2.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	}), nil
+	})
 }

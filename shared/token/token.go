@@ -16,6 +16,9 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
 
+// DefaultTTL is how long a token lasts (one hour in the product).
+const DefaultTTL = time.Hour
+
 // Audience is the token's issuer and audience claim.
 const Audience = "latchkey"
 

@@ -28,6 +28,7 @@ import (
 	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/secure"
 	"github.com/latchkey/latchkey/shared/ses"
+	"github.com/latchkey/latchkey/shared/system"
 )
 
 // Runner is what Main runs: *testing.M, or a RunFunc wrapping m.Run with
@@ -263,7 +264,7 @@ const Sender = "no-reply@latchkey.test"
 // NewDeps builds the whole application on a fresh table, with a new master
 // key, the SES emulator as mailer, logs going to LogWriter and the clock now
 // (a testclock's Now, or time.Now).
-func NewDeps(t testing.TB, now latchkey.Clock) *app.Deps {
+func NewDeps(t testing.TB, now latchkey.Clock) *system.Deps {
 	t.Helper()
 	db, table := NewTable(t)
 	master, err := secrets.GenerateMasterKey()
@@ -274,7 +275,7 @@ func NewDeps(t testing.TB, now latchkey.Clock) *app.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app.Build(app.Config{TableName: table, SenderEmail: Sender}, Logger(), now, keys,
+	return system.Build(app.Config{TableName: table, SenderEmail: Sender}, Logger(), now, keys,
 		dynamo.New(db, table, now), ses.New(SESClient(t), Sender), nil)
 }
 

@@ -1,9 +1,10 @@
-package httpapi_test
+package gateway_test
 
 import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,59 +12,78 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/devstack/gateway"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/routes"
 )
+
+// A one-route table served by function "fn", whose handler answers {"ok":"yes"}.
+var (
+	signIn = routes.Route{Method: "POST", Path: "/sessions", Function: "fn"}
+	table  = []routes.Route{signIn}
+)
+
+func newServer(t *testing.T) *httpapi.Server {
+	t.Helper()
+	ok := func(context.Context, *httpapi.Request) (httpapi.Response, error) {
+		return httpapi.Response{Body: map[string]string{"ok": "yes"}}, nil
+	}
+	srv, err := httpapi.NewServer("fn", []httpapi.Endpoint{{Route: signIn, Handle: ok}}, nil, httpapi.NewLogger(io.Discard, slog.LevelError))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
 
 type failingReader struct{}
 
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
-func TestLocalGateway_ServeHTTP(t *testing.T) {
-	f := newFixture(t)
+func TestGateway_ServeHTTP(t *testing.T) {
+	srv := newServer(t)
 	failing := func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return events.APIGatewayV2HTTPResponse{}, errors.New("secret detail")
 	}
 	tests := []struct {
 		name   string
-		gw     *httpapi.LocalGateway
+		gw     *gateway.Gateway
 		req    *http.Request
 		status int
 		body   string // part of the body
 	}{
 		{
 			"function answer",
-			&httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{routes.FnSessions: f.srv.Handle}},
+			&gateway.Gateway{Routes: table, Functions: map[string]gateway.LambdaHandler{"fn": srv.Handle}},
 			httptest.NewRequest("POST", "/v1/tenants/demo/sessions", strings.NewReader(`{}`)),
 			http.StatusOK, `"ok"`,
 		},
 		{
 			"function answer for a bad tenant",
-			&httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{routes.FnSessions: f.srv.Handle}},
+			&gateway.Gateway{Routes: table, Functions: map[string]gateway.LambdaHandler{"fn": srv.Handle}},
 			httptest.NewRequest("POST", "/v1/tenants/"+strings.Repeat("a", 3000)+"/sessions", nil),
 			http.StatusNotFound, `"not_found"`,
 		},
 		{
 			"no handler for the route",
-			&httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{}},
+			&gateway.Gateway{Routes: table, Functions: map[string]gateway.LambdaHandler{}},
 			httptest.NewRequest("POST", "/v1/tenants/demo/sessions", nil),
 			http.StatusBadGateway, `"message"`,
 		},
 		{
 			"no NotFound handler",
-			&httpapi.LocalGateway{},
+			&gateway.Gateway{Routes: table},
 			httptest.NewRequest("GET", "/nowhere", nil),
 			http.StatusBadGateway, `"message"`,
 		},
 		{
 			"handler fails",
-			&httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{routes.FnSessions: failing}},
+			&gateway.Gateway{Routes: table, Functions: map[string]gateway.LambdaHandler{"fn": failing}},
 			httptest.NewRequest("POST", "/v1/tenants/demo/sessions", nil),
 			http.StatusInternalServerError, `{"message":"Internal Server Error"}`,
 		},
 		{
 			"body cannot be read",
-			&httpapi.LocalGateway{Functions: map[string]httpapi.LambdaHandler{routes.FnSessions: f.srv.Handle}},
+			&gateway.Gateway{Routes: table, Functions: map[string]gateway.LambdaHandler{"fn": srv.Handle}},
 			httptest.NewRequest("POST", "/v1/tenants/demo/sessions", failingReader{}),
 			http.StatusBadRequest, `"message"`,
 		},

@@ -1,4 +1,8 @@
-package httpapi
+// Package gateway plays API Gateway's part in the local stack: it turns each
+// HTTP request into the payload-2.0 event of its route and calls the handler
+// of the route's function. Only the local stack and tests import it, never a
+// Lambda function.
+package gateway
 
 import (
 	"context"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/secure"
 )
@@ -19,11 +24,13 @@ import (
 // LambdaHandler is the signature of every HTTP function's Lambda handler.
 type LambdaHandler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// LocalGateway plays API Gateway's part locally: it turns each HTTP request
+// Gateway plays API Gateway's part locally: it turns each HTTP request
 // into the payload-2.0 event of its route (from the route table), calls the
 // handler of the route's function, the same handler the Lambda runs, and
 // writes its response.
-type LocalGateway struct {
+type Gateway struct {
+	// Routes is the route table (shared/catalog.Routes).
+	Routes []routes.Route
 	// Functions holds the handler of each function, by function name.
 	Functions map[string]LambdaHandler
 	// NotFound answers requests that match no route (a handler that gets
@@ -35,14 +42,14 @@ type LocalGateway struct {
 // cannot read, no handler for the route, a handler that fails) are JSON
 // {"message": ...} bodies as API Gateway's are, and carry the headers of
 // every response (Cache-Control, the security headers, X-Request-Id).
-func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, httpapi.MaxBodyBytes+1))
 	if err != nil {
 		id, _ := secure.RandomToken(12)
 		writeGatewayError(w, id, http.StatusBadRequest, "Bad Request")
 		return
 	}
-	route, params, found, methodOK := routes.Match(r.Method, r.URL.Path)
+	route, params, found, methodOK := routes.Match(g.Routes, r.Method, r.URL.Path)
 	h := g.NotFound
 	ev := EventFromHTTP(r, body)
 	if found && methodOK {
@@ -65,7 +72,7 @@ func (g *LocalGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // writeGatewayError writes one of the gateway's own answers.
 func writeGatewayError(w http.ResponseWriter, reqID string, status int, message string) {
 	b, _ := json.Marshal(map[string]string{"message": message})
-	WriteResponse(w, events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: baseHeaders(reqID), Body: string(b)})
+	WriteResponse(w, events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: httpapi.BaseHeaders(reqID), Body: string(b)})
 }
 
 // EventFromHTTP builds the API Gateway HTTP API payload-2.0 event for r, with

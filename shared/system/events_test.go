@@ -1,4 +1,4 @@
-package app_test
+package system_test
 
 import (
 	"context"
@@ -15,11 +15,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/system"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -116,7 +117,7 @@ func routeOf(t *testing.T, raw []byte) routes.Route {
 	if err := json.Unmarshal(raw, &head); err != nil {
 		t.Fatalf("parse: %v", err)
 	}
-	r, ok := routes.ByKey(head.RouteKey)
+	r, ok := routes.ByKey(catalog.Routes(), head.RouteKey)
 	if !ok {
 		t.Fatalf("routeKey %q: got no route, want a key of the route table", head.RouteKey)
 	}
@@ -125,7 +126,7 @@ func routeOf(t *testing.T, raw []byte) routes.Route {
 
 // newDemo returns dependencies on a fresh table holding tenant "demo" whose
 // admin "admin" (admin@demo.example) has set samplePassword.
-func newDemo(t *testing.T) *app.Deps {
+func newDemo(t *testing.T) *system.Deps {
 	t.Helper()
 	ctx := context.Background()
 	clock := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
@@ -238,7 +239,7 @@ func TestDeps_Invoke(t *testing.T) {
 	}
 
 	t.Run("every route has an event", func(t *testing.T) {
-		for _, r := range routes.All() {
+		for _, r := range catalog.Routes() {
 			if _, ok := covered[r.Key()]; !ok {
 				t.Errorf("%s: got no file in events/, want %s.<short-name>.json", r.Key(), r.Function)
 			}
@@ -292,7 +293,7 @@ func TestDeps_PrepareEvent(t *testing.T) {
 			if ctx.RequestID == "" || ctx.HTTP.SourceIP == "" {
 				t.Errorf("requestId %q, sourceIp %q: want both set", ctx.RequestID, ctx.HTTP.SourceIP)
 			}
-			got, params, ok, methodOK := routes.Match(ctx.HTTP.Method, ev.RawPath)
+			got, params, ok, methodOK := routes.Match(catalog.Routes(), ctx.HTTP.Method, ev.RawPath)
 			if !ok || !methodOK || got.Key() != r.Key() {
 				t.Errorf("rawPath %s: got route %q, want %q", ev.RawPath, got.Key(), r.Key())
 			}

@@ -1,0 +1,86 @@
+package catalog_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/shared/catalog"
+)
+
+// deps returns the packages pkg links (go list -deps).
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", pkg)
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// Each function links only what its routes need: never the local stack,
+// the test harness, the whole-system wiring or another capability, and
+// neither SNS nor the phone-number library unless it sends SMS. The CDK app
+// reads the schema without the DynamoDB SDK.
+func TestFunctions_ImportGraph(t *testing.T) {
+	const mod = "github.com/latchkey/latchkey"
+	never := []string{
+		mod + "/shared/system", mod + "/shared/catalog", mod + "/shared/devstack", // and its gateway and testenv
+		mod + "/shared/internal/testclock", mod + "/cmd", "testing", "net/http/httptest",
+	}
+	dirs, err := os.ReadDir(filepath.Join("..", "..", "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, c := range catalog.Capabilities() {
+		for _, f := range c.Functions {
+			declared[f.Name] = true
+			t.Run(f.Name, func(t *testing.T) {
+				got := deps(t, mod+"/functions/"+f.Name)
+				if !slices.Contains(got, c.Package) {
+					t.Errorf("does not link its capability %s", c.Package)
+				}
+				bad := slices.Clone(never)
+				for _, other := range catalog.Capabilities() {
+					if other.Package != c.Package {
+						bad = append(bad, other.Package)
+					}
+				}
+				if !f.Needs.SMS {
+					bad = append(bad, "github.com/aws/aws-sdk-go-v2/service/sns", mod+"/shared/sns")
+				}
+				bad = append(bad, "github.com/nyaruka/phonenumbers", "google.golang.org/protobuf/proto", mod+"/shared/phone")
+				for _, p := range got {
+					for _, b := range bad {
+						if p == b || strings.HasPrefix(p, b+"/") {
+							t.Errorf("links %s, which it does not need", p)
+						}
+					}
+				}
+			})
+		}
+	}
+	for _, d := range dirs {
+		if d.IsDir() && !declared[d.Name()] {
+			t.Errorf("functions/%s is no function of the route table", d.Name())
+		}
+	}
+	for name := range declared {
+		if _, err := os.Stat(filepath.Join("..", "..", "functions", name, "main.go")); err != nil {
+			t.Errorf("function %s has no functions/%s/main.go", name, name)
+		}
+	}
+	t.Run("infra", func(t *testing.T) {
+		for _, p := range deps(t, mod+"/infra") {
+			if strings.HasPrefix(p, "github.com/aws/aws-sdk-go-v2/service/dynamodb") {
+				t.Errorf("the CDK app links %s", p)
+			}
+		}
+	})
+}

@@ -1,0 +1,26 @@
+package latchkey
+
+// UserView is a user as the API shows it: never a secret.
+type UserView struct {
+	ID                string   `json:"id"`
+	Username          string   `json:"username"`
+	Email             string   `json:"email,omitempty"`
+	Mobile            string   `json:"mobile,omitempty"`
+	Roles             []Role   `json:"roles"`
+	Permissions       []string `json:"permissions,omitempty"`
+	Profiles          []string `json:"profiles,omitempty"`
+	CompanyExceptions []string `json:"companyExceptions,omitempty"`
+	// PINCodeUser is true when the user holds a PIN code.
+	PINCodeUser bool `json:"pinCodeUser"`
+	// SponsorID is the PIN-code user who created this user, if any.
+	SponsorID string `json:"sponsorId,omitempty"`
+}
+
+// View returns the API view of u.
+func (u *User) View() UserView {
+	return UserView{
+		ID: u.ID, Username: u.Username, Email: u.Email, Mobile: u.Mobile, Roles: u.Roles,
+		Permissions: u.Permissions, Profiles: u.Profiles, CompanyExceptions: u.CompanyExceptions,
+		PINCodeUser: u.IsPINCodeUser(), SponsorID: u.SponsorID,
+	}
+}

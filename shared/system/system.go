@@ -1,0 +1,122 @@
+// Package system wires the whole of Latchkey together: every adapter and
+// every service, and a server per function built from the capabilities'
+// endpoints. The local stack (cmd/latchkey-local), the operator CLI
+// (cmd/latchkey) and the integration tests use it. Lambda functions never
+// import it: each functions/<name>/main.go builds only what its routes need.
+package system
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/catalog"
+	"github.com/latchkey/latchkey/shared/devstack/gateway"
+	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/httpapi"
+	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/notify"
+	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/pinsignup"
+	"github.com/latchkey/latchkey/shared/secrets"
+	"github.com/latchkey/latchkey/shared/ses"
+	"github.com/latchkey/latchkey/shared/sns"
+	"github.com/latchkey/latchkey/shared/templates"
+	"github.com/latchkey/latchkey/shared/tenancy"
+	"github.com/latchkey/latchkey/shared/token"
+)
+
+// Deps are the adapters and services, built once per cold start.
+type Deps struct {
+	Config    app.Config
+	Logger    *slog.Logger
+	Now       latchkey.Clock
+	Keys      *secrets.Keys
+	Store     *dynamo.Store
+	Notifier  *notify.Notifier
+	Tokens    *token.Issuer
+	Passwords *password.Service
+	Tenancy   *tenancy.Service
+	PINSignup *pinsignup.Service
+}
+
+// NewDeps builds the SDK clients, loads the keys and builds the services.
+func NewDeps(ctx context.Context, c app.Config, logger *slog.Logger) (*Deps, error) {
+	endpoint := ""
+	if c.Local() {
+		endpoint = "local"
+	}
+	cfg, err := awscfg.Load(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := app.LoadKeys(ctx, c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	snsClient, err := sns.NewClient(ctx, c.SNSEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("sns client: %w", err)
+	}
+	return Build(c, logger, time.Now, keys, dynamo.New(dynamo.NewClientFrom(cfg, c.DynamoEndpoint), c.TableName, time.Now),
+		ses.New(ses.NewClientFrom(cfg, c.SESEndpoint), c.SenderEmail), sns.New(snsClient, c.SMSSenderID)), nil
+}
+
+// Build assembles the services from ready adapters; tests use it with their
+// own clock.
+func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.Keys, store *dynamo.Store, mailer latchkey.Mailer, sms latchkey.SMSSender) *Deps {
+	n := &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, SMS: sms, From: c.SenderEmail}
+	tokens := &token.Issuer{Key: keys.SigningKey, Now: now, TTL: token.DefaultTTL}
+	passwords := &password.Service{Store: store, Notify: n, Tokens: tokens, HMACKey: keys.HMACKey, Now: now}
+	ten := &tenancy.Service{Store: store, Notify: n, Now: now}
+	return &Deps{
+		Config: c, Logger: logger, Now: now, Keys: keys, Store: store, Notifier: n, Tokens: tokens,
+		Passwords: passwords, Tenancy: ten,
+		PINSignup: &pinsignup.Service{Store: store, Users: ten, Notify: n, HMACKey: keys.HMACKey, DataKey: keys.DataKey, Now: now},
+	}
+}
+
+// Endpoints returns every capability's endpoints on the services of d.
+func (d *Deps) Endpoints() []httpapi.Endpoint {
+	var out []httpapi.Endpoint
+	out = append(out, password.Endpoints(d.Passwords)...)
+	out = append(out, pinsignup.Endpoints(d.PINSignup)...)
+	return out
+}
+
+// Server returns the HTTP server of the named function: the handlers of its
+// routes only, with token authentication, as its Lambda builds it.
+func (d *Deps) Server(function string) (*httpapi.Server, error) {
+	return httpapi.NewServer(function, d.Endpoints(), d.auth(), d.Logger)
+}
+
+// Functions are the names of every function, from the route table.
+func Functions() []string {
+	var out []string
+	for _, f := range catalog.Functions() {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// Gateway returns the local API Gateway stand-in: every route of the table,
+// each to its function's server as the Lambda builds it. Requests that
+// match no route go to a server that knows the whole table, which answers
+// the coded 404, or 405 when only the method is wrong.
+func (d *Deps) Gateway() (*gateway.Gateway, error) {
+	gw := &gateway.Gateway{Routes: catalog.Routes(), Functions: map[string]gateway.LambdaHandler{}}
+	for _, name := range Functions() {
+		srv, err := d.Server(name)
+		if err != nil {
+			return nil, err
+		}
+		gw.Functions[name] = srv.Handle
+	}
+	gw.NotFound = (&httpapi.Server{Endpoints: d.Endpoints(), Auth: d.auth(), Logger: d.Logger}).Handle
+	return gw, nil
+}
+
+func (d *Deps) auth() *token.Auth { return &token.Auth{Tokens: d.Tokens, Users: d.Store} }
