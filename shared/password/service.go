@@ -65,6 +65,9 @@ type Service struct {
 	ResetFloor time.Duration
 	// Limits bound unauthenticated work per source; DefaultLimits when zero.
 	Limits Limits
+	// Sleep waits out the ResetFloor (time.Sleep when nil); tests inject it
+	// with the clock, so the floor is asserted without waiting.
+	Sleep func(time.Duration)
 }
 
 func (s *Service) limits() Limits {
@@ -346,7 +349,7 @@ func (s *Service) notifyChanged(ctx context.Context, t *latchkey.Tenant, u *latc
 // dropped silently, before any hashing. Its only errors are EValidation,
 // ENotFound (tenant) and internal ones that do not depend on the user.
 func (s *Service) ForgotPassword(ctx context.Context, tid, username string) error {
-	start := time.Now()
+	start := s.Now()
 	defer s.waitFloor(start)
 	if strings.TrimSpace(username) == "" {
 		return latchkey.Errorf(latchkey.EValidation, "username is required.")
@@ -413,8 +416,12 @@ func (s *Service) waitFloor(start time.Time) {
 	if floor == 0 {
 		floor = DefaultResetFloor
 	}
-	if d := floor - time.Since(start); d > 0 {
-		time.Sleep(d)
+	if d := floor - s.Now().Sub(start); d > 0 {
+		sleep := s.Sleep
+		if sleep == nil {
+			sleep = time.Sleep
+		}
+		sleep(d)
 	}
 }
 
