@@ -225,7 +225,8 @@ func TestLocalAPI_PasswordJourney(t *testing.T) {
 			{"body over 16 KiB", "POST", base + "/sessions", `{"username":"` + strings.Repeat("a", 17<<10) + `"}`, 413, "body_too_large"},
 			{"unknown route", "GET", base + "/nothing", "", 404, "route_not_found"},
 			{"wrong method", "GET", base + "/sessions", "", 405, "method_not_allowed"},
-			{"unknown tenant", "POST", "/v1/tenants/no-such-tenant/sessions", `{"username":"a","password":"b"}`, 404, "not_found"},
+			{"sign-in at an unknown tenant answers as an unknown user", "POST", "/v1/tenants/no-such-tenant/sessions", `{"username":"a","password":"b"}`, 401, "invalid_credentials"},
+			{"unknown tenant", "POST", "/v1/tenants/no-such-tenant/password-resets", `{"username":"a"}`, 404, "not_found"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -31,7 +31,7 @@ func main() {
 	tokens := &token.Issuer{Key: env.Keys.SigningKey, Now: time.Now, TTL: token.DefaultTTL}
 	svc := &pinsignup.Service{
 		Store:   store,
-		Users:   &tenancy.Service{Store: store, Notify: notifier, Now: time.Now},
+		Users:   &tenancy.Service{Store: store, Notify: notifier, HMACKey: env.Keys.HMACKey, Now: time.Now},
 		Notify:  notifier,
 		HMACKey: env.Keys.HMACKey,
 		DataKey: env.Keys.DataKey,

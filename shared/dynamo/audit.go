@@ -29,33 +29,37 @@ type auditItem struct {
 // log (identifiers and outcome only, never a secret). A failed write is
 // logged, not returned: the audit never fails the request it describes.
 func (s *Store) Audit(ctx context.Context, e latchkey.AuditEvent) {
+	put, err := s.auditPut(ctx, e)
+	if err == nil {
+		_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item})
+	}
+	if err != nil {
+		reqctx.Logger(ctx).Error("audit write failed", "action", e.Action, "error", err)
+	}
+}
+
+// auditPut completes e (time, request id), logs it, and returns the put that
+// appends it to its tenant's audit log, for a transaction or on its own.
+func (s *Store) auditPut(ctx context.Context, e latchkey.AuditEvent) (*types.Put, error) {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
 	if e.RequestID == "" {
 		e.RequestID = reqctx.RequestID(ctx)
 	}
-	log := reqctx.Logger(ctx)
-	log.Info("audit", "tenant", e.TenantID, "actor", e.Actor, "subject", e.Subject, "action", e.Action, "result", e.Result, "reason", e.Reason)
-	if err := s.AppendAudit(ctx, e); err != nil {
-		log.Error("audit write failed", "action", e.Action, "error", err)
-	}
-}
-
-// AppendAudit adds an event to its tenant's audit log.
-func (s *Store) AppendAudit(ctx context.Context, e latchkey.AuditEvent) error {
+	reqctx.Logger(ctx).Info("audit", "tenant", e.TenantID, "actor", e.Actor, "subject", e.Subject, "action", e.Action, "result", e.Result, "reason", e.Reason)
 	id, err := secure.NewID()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = s.put(ctx, auditItem{
+	item, err := s.marshal(auditItem{
 		PK: auditKey(e.TenantID), SK: e.At.UTC().Format(time.RFC3339Nano) + "#" + id,
 		AuditEvent: e, TTL: e.At.Add(AuditRetention).Unix(),
-	}, "")
+	})
 	if err != nil {
-		return fmt.Errorf("put audit event: %w", err)
+		return nil, fmt.Errorf("marshal audit event: %w", err)
 	}
-	return nil
+	return &types.Put{TableName: &s.table, Item: item}, nil
 }
 
 // ListAudit returns a tenant's audit events, newest first, up to limit.

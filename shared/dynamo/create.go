@@ -27,16 +27,16 @@ func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
 }
 
 // NewClientFrom returns a DynamoDB client on cfg, pointed at endpoint when
-// it is set.
-func NewClientFrom(cfg aws.Config, endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+// it is set, with any further options (such as a CallCounter's Attach).
+func NewClientFrom(cfg aws.Config, endpoint string, opts ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			// DynamoDB Local's x-amz-crc32 header does not match its
 			// (uncompressed) bodies; AWS's does. Validate only against AWS.
 			o.DisableValidateResponseChecksum = true
 		}
-	})
+	}}, opts...)...)
 }
 
 // CreateTable creates table name from schema.Schema (on demand, with TTL), unless it

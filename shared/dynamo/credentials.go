@@ -17,7 +17,7 @@ import (
 // tempPWItem is a user's TEMPPW item (in the user's partition).
 type tempPWItem struct {
 	PK, SK       string
-	Hash         string    `dynamodbav:"hash"`
+	MAC          string    `dynamodbav:"mac"`
 	ExpiresAt    time.Time `dynamodbav:"expiresAt"`
 	CreatedAt    time.Time `dynamodbav:"createdAt"`
 	ChallengeMAC string    `dynamodbav:"challengeMac,omitempty"`
@@ -25,12 +25,12 @@ type tempPWItem struct {
 }
 
 func (it tempPWItem) temp() *latchkey.TempPassword {
-	return &latchkey.TempPassword{Hash: it.Hash, ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt, ChallengeMAC: it.ChallengeMAC}
+	return &latchkey.TempPassword{MAC: it.MAC, ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt, ChallengeMAC: it.ChallengeMAC}
 }
 
 func (s *Store) tempPWPut(tid, uid string, tp latchkey.TempPassword) (*types.Put, error) {
 	item, err := s.marshal(tempPWItem{
-		PK: userKey(tid, uid), SK: skTempPW, Hash: tp.Hash, ExpiresAt: tp.ExpiresAt, CreatedAt: tp.CreatedAt,
+		PK: userKey(tid, uid), SK: skTempPW, MAC: tp.MAC, ExpiresAt: tp.ExpiresAt, CreatedAt: tp.CreatedAt,
 		ChallengeMAC: tp.ChallengeMAC, TTL: tp.ExpiresAt.Unix(),
 	})
 	if err != nil {
@@ -145,41 +145,6 @@ type challengeItem struct {
 	TTL            int64     `dynamodbav:"ttl"`
 }
 
-// PutChallenge stores a new challenge for the temporary password created at
-// tempCreatedAt and names it on that temporary password, in one
-// transaction, so only the latest challenge of the latest temporary password
-// can be completed. It returns EInvalidCredentials when the temporary
-// password changed meanwhile.
-func (s *Store) PutChallenge(ctx context.Context, tid string, c latchkey.Challenge, tempCreatedAt time.Time) error {
-	item, err := s.marshal(challengeItem{
-		PK: challengeKey(tid, c.MAC), SK: skChallenge, UserID: c.UserID, ExpiresAt: c.ExpiresAt,
-		SessionVersion: c.SessionVersion, UsernameKey: c.UsernameKey, TTL: c.ExpiresAt.Unix(),
-	})
-	if err != nil {
-		return fmt.Errorf("marshal challenge: %w", err)
-	}
-	created, err := attributevalue.Marshal(tempCreatedAt)
-	if err != nil {
-		return fmt.Errorf("marshal created: %w", err)
-	}
-	err = s.transact(ctx, []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW),
-			UpdateExpression:          aws.String("SET challengeMac = :mac"),
-			ConditionExpression:       aws.String("createdAt = :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(c.MAC), ":c": created},
-		}},
-	})
-	if r := cancelReasons(err); len(r) > 0 {
-		return latchkey.Errorf(latchkey.EInvalidCredentials, "The username or password is incorrect.")
-	}
-	if err != nil {
-		return fmt.Errorf("put challenge: %w", err)
-	}
-	return nil
-}
-
 // GetChallenge returns a challenge by the MAC of its token. It returns
 // EInvalidSession when there is none or it has expired.
 func (s *Store) GetChallenge(ctx context.Context, tid, mac string) (*latchkey.Challenge, error) {
@@ -202,10 +167,16 @@ func (s *Store) GetChallenge(ctx context.Context, tid, mac string) (*latchkey.Ch
 // the temporary password and ends the username's lockout. Of concurrent
 // completions of one challenge exactly one succeeds; the others, and every
 // completion after a lock, reset, password change or newer temporary
-// password, get EInvalidSession. It returns the new session version.
-func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *latchkey.Challenge, newHash string) (int, error) {
+// password, get EInvalidSession. The user's sign-in time and the audit
+// event are written in the same transaction. It returns the new session
+// version.
+func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *latchkey.Challenge, newHash string, audit latchkey.AuditEvent) (int, error) {
 	now := s.now()
-	err := s.transact(ctx, []types.TransactWriteItem{
+	put, err := s.auditPut(ctx, audit)
+	if err != nil {
+		return 0, err
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: key(challengeKey(tid, c.MAC), skChallenge),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND #ttl > :now"),
@@ -214,7 +185,7 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *latchkey.C
 		}},
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(userKey(tid, c.UserID), skUser),
-			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t ADD sessionVersion :one"),
+			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t, lastLoginAt = :t ADD sessionVersion :one"),
 			ConditionExpression: aws.String("attribute_exists(PK) AND sessionVersion = :v AND attribute_not_exists(lockedAt)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":h": str(newHash), ":t": timeAV(now), ":one": num(1),
@@ -227,6 +198,7 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *latchkey.C
 			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(c.MAC)},
 		}},
 		{Delete: &types.Delete{TableName: &s.table, Key: loginStateKey(tid, c.UsernameKey)}},
+		{Put: put},
 	})
 	if r := cancelReasons(err); len(r) > 0 {
 		return 0, latchkey.Errorf(latchkey.EInvalidSession, "The session is invalid or has expired. Sign in again.")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/schema"
+	"github.com/latchkey/latchkey/shared/templates"
 )
 
 // Store is Latchkey's storage on one DynamoDB table. Every read of an item
@@ -28,6 +29,10 @@ type Store struct {
 	api   *dynamodb.Client
 	table string
 	now   latchkey.Clock
+	// tenants and templates cache reads for TenantCacheTTL and
+	// TemplateCacheTTL; a nil template means "no override".
+	tenants   cache[latchkey.Tenant]
+	templates cache[*templates.Template]
 }
 
 // New returns a Store on table, reading time from now.

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,7 +71,8 @@ func (s *Store) TakeLoginAttempt(ctx context.Context, tid, ukey string, p latchk
 				":zero": num(0), ":one": num(1), ":now": num(now.Unix()), ":ttl": num(ttl.Unix()),
 				":max": num(int64(p.Threshold)),
 			},
-			ReturnValues: types.ReturnValueUpdatedNew,
+			ReturnValues:                        types.ReturnValueUpdatedNew,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		if err == nil {
 			var st loginStateItem
@@ -84,13 +86,21 @@ func (s *Store) TakeLoginAttempt(ctx context.Context, tid, ukey string, p latchk
 		}
 		// Every slot is taken: locked out now, or a record that has run out
 		// (a lockout that ended, or a count past its TTL) and starts afresh.
+		// The failed condition returns the record, saving a read.
 		var raw loginStateItem
-		found, err := s.get(ctx, usernameKey(tid, ukey), skFailures, &raw)
-		if err != nil {
-			return latchkey.LoginAttempt{}, fmt.Errorf("get login state: %w", err)
-		}
-		if !found {
-			continue
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) && ccf.Item != nil {
+			if err := attributevalue.UnmarshalMap(ccf.Item, &raw); err != nil {
+				return latchkey.LoginAttempt{}, fmt.Errorf("unmarshal login state: %w", err)
+			}
+		} else {
+			found, err := s.get(ctx, usernameKey(tid, ukey), skFailures, &raw)
+			if err != nil {
+				return latchkey.LoginAttempt{}, fmt.Errorf("get login state: %w", err)
+			}
+			if !found {
+				continue
+			}
 		}
 		st := raw.state()
 		if raw.TTL > 0 && now.Unix() >= raw.TTL {

@@ -23,7 +23,7 @@ func (s *Store) TakeRate(ctx context.Context, tid, kind, subject string, limit i
 	end := start.Add(window)
 	res, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
-		Key:                      key(rateKey(tid, kind, subject), fmt.Sprintf("WINDOW#%d", start.Unix())),
+		Key:                      key(rateKey(tid, kind, subject), windowKey(start)),
 		UpdateExpression:         aws.String("SET #c = if_not_exists(#c, :zero) + :one, #ttl = :ttl"),
 		ConditionExpression:      aws.String("attribute_not_exists(#c) OR #c < :limit"),
 		ExpressionAttributeNames: map[string]string{"#c": "count", "#ttl": schema.AttrTTL},
@@ -44,7 +44,7 @@ func (s *Store) TakeRate(ctx context.Context, tid, kind, subject string, limit i
 	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
 		return latchkey.Rate{}, fmt.Errorf("unmarshal rate: %w", err)
 	}
-	return latchkey.Rate{Allowed: true, Count: it.Count}, nil
+	return latchkey.Rate{Allowed: true, Count: it.Count, Kind: kind, Subject: subject, Window: start}, nil
 }
 
 // RateCount returns how many events are counted in the current window.
@@ -53,24 +53,38 @@ func (s *Store) RateCount(ctx context.Context, tid, kind, subject string, window
 	var it struct {
 		Count int `dynamodbav:"count"`
 	}
-	_, err := s.get(ctx, rateKey(tid, kind, subject), fmt.Sprintf("WINDOW#%d", start.Unix()), &it)
+	_, err := s.get(ctx, rateKey(tid, kind, subject), windowKey(start), &it)
 	if err != nil {
 		return 0, fmt.Errorf("get rate: %w", err)
 	}
 	return it.Count, nil
 }
 
-// ReleaseRate gives back one event taken with TakeRate in the current window
-// (for example a signup that succeeded and so is not a failure to count).
-func (s *Store) ReleaseRate(ctx context.Context, tid, kind, subject string, window time.Duration) error {
-	start := s.now().Truncate(window)
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+func windowKey(start time.Time) string { return fmt.Sprintf("WINDOW#%d", start.Unix()) }
+
+// rateGiveBack is the update that gives back slot r into its own window.
+func (s *Store) rateGiveBack(tid string, r latchkey.Rate) *types.Update {
+	return &types.Update{
 		TableName:                 &s.table,
-		Key:                       key(rateKey(tid, kind, subject), fmt.Sprintf("WINDOW#%d", start.Unix())),
+		Key:                       key(rateKey(tid, r.Kind, r.Subject), windowKey(r.Window)),
 		UpdateExpression:          aws.String("SET #c = #c - :one"),
 		ConditionExpression:       aws.String("#c > :zero"),
 		ExpressionAttributeNames:  map[string]string{"#c": "count"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":one": num(1)},
+	}
+}
+
+// ReleaseRate gives back slot r, taken with TakeRate, into the window it
+// was taken in (for example a signup that succeeded and so is not a failure
+// to count). A slot not taken (r.Allowed false) is nothing to give back.
+func (s *Store) ReleaseRate(ctx context.Context, tid string, r latchkey.Rate) error {
+	if !r.Allowed {
+		return nil
+	}
+	u := s.rateGiveBack(tid, r)
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
 	})
 	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("release rate: %w", err)

@@ -30,8 +30,13 @@ func (s *Store) CreateTenant(ctx context.Context, t latchkey.Tenant) error {
 	return nil
 }
 
-// GetTenant returns a tenant. It returns ENotFound when there is none.
+// GetTenant returns a tenant (a copy the caller may change), cached for
+// TenantCacheTTL. It returns ENotFound when there is none (not cached).
 func (s *Store) GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error) {
+	now := s.now()
+	if t, ok := s.tenants.get(id, now); ok {
+		return &t, nil
+	}
 	var it tenantItem
 	ok, err := s.get(ctx, tenantKey(id), skTenant, &it)
 	if err != nil {
@@ -40,6 +45,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*latchkey.Tenant, err
 	if !ok {
 		return nil, latchkey.Errorf(latchkey.ENotFound, "Tenant not found.")
 	}
+	s.tenants.put(id, it.Tenant, now.Add(TenantCacheTTL))
 	return &it.Tenant, nil
 }
 
@@ -69,6 +75,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]latchkey.Tenant, error) {
 
 // PutTenantSettings replaces a tenant's settings. It returns ENotFound.
 func (s *Store) PutTenantSettings(ctx context.Context, tid string, st latchkey.Settings) error {
+	defer s.tenants.drop(tid)
 	av, err := attributevalue.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("marshal settings: %w", err)
@@ -92,6 +99,7 @@ func (s *Store) PutTenantSettings(ctx context.Context, tid string, st latchkey.S
 // It deletes the tenant item only; the tenant has nothing else yet but
 // audit events, which are kept.
 func (s *Store) DeleteNewTenant(ctx context.Context, tid string) error {
+	defer s.tenants.drop(tid)
 	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table, Key: key(tenantKey(tid), skTenant),
 		ConditionExpression: aws.String("attribute_exists(PK)"),

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -38,10 +37,11 @@ type usernameItem struct {
 // nil, stores the user's temporary password, all in one transaction. When
 // sponsor is not nil the transaction also checks that the sponsor still
 // holds its PIN code and is not locked, so a code revoked or replaced, or a
-// holder locked, while the signup runs creates nobody. It returns
+// holder locked, while the signup runs creates nobody. The audit event is
+// written in the same transaction. It returns
 // EUsernameTaken when the username key is already claimed in the tenant and
 // EInvalidPINCode when the sponsor check fails.
-func (s *Store) CreateUser(ctx context.Context, u latchkey.User, tp *latchkey.TempPassword, sponsor *latchkey.Sponsor) error {
+func (s *Store) CreateUser(ctx context.Context, u latchkey.User, tp *latchkey.TempPassword, sponsor *latchkey.Sponsor, audit latchkey.AuditEvent) error {
 	claim, err := s.marshal(usernameItem{PK: usernameKey(u.TenantID, latchkey.UsernameKey(u.Username)), SK: skUsername, UserID: u.ID})
 	if err != nil {
 		return fmt.Errorf("marshal username: %w", err)
@@ -61,16 +61,23 @@ func (s *Store) CreateUser(ctx context.Context, u latchkey.User, tp *latchkey.Te
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
+	sponsorAt := -1
 	if sponsor != nil {
+		sponsorAt = len(items)
 		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName: &s.table, Key: key(userKey(u.TenantID, sponsor.UserID), skUser),
 			ConditionExpression:       aws.String("pinCodeMac = :mac AND attribute_not_exists(lockedAt)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(sponsor.PINCodeMAC)},
 		}})
 	}
+	put, err := s.auditPut(ctx, audit)
+	if err != nil {
+		return err
+	}
+	items = append(items, types.TransactWriteItem{Put: put})
 	err = s.transact(ctx, items)
 	r := cancelReasons(err)
-	if sponsor != nil && len(r) > 0 && r[len(r)-1] == "ConditionalCheckFailed" {
+	if sponsorAt >= 0 && len(r) > sponsorAt && r[sponsorAt] == "ConditionalCheckFailed" {
 		return latchkey.Errorf(latchkey.EInvalidPINCode, "The PIN code is not valid.")
 	}
 	if len(r) > 0 && r[0] == "ConditionalCheckFailed" {
@@ -103,8 +110,10 @@ func (s *Store) GetUserByUsername(ctx context.Context, tid, username string) (*l
 }
 
 // GetUserByUsernameWithTemp finds a user by username and returns it with its
-// temporary password (nil when it has none or it has expired), reading the
-// user's partition in one query. It returns ENotFound when there is no user.
+// temporary password (nil when it has none or it has expired): the username
+// claim, then the user's partition in one query, also when there is no such
+// username (then an empty partition), so that known and unknown usernames
+// cost the same round trips. It returns ENotFound when there is no user.
 func (s *Store) GetUserByUsernameWithTemp(ctx context.Context, tid, username string) (*latchkey.User, *latchkey.TempPassword, error) {
 	var claim usernameItem
 	ok, err := s.get(ctx, usernameKey(tid, latchkey.UsernameKey(username)), skUsername, &claim)
@@ -112,6 +121,9 @@ func (s *Store) GetUserByUsernameWithTemp(ctx context.Context, tid, username str
 		return nil, nil, fmt.Errorf("get username: %w", err)
 	}
 	if !ok {
+		// The same round trips as for a user: query a partition that holds
+		// nothing, so an unknown username takes as long as a known one.
+		_, _, _ = s.GetUserWithTemp(ctx, tid, "-")
 		return nil, nil, latchkey.Errorf(latchkey.ENotFound, "User not found.")
 	}
 	return s.GetUserWithTemp(ctx, tid, claim.UserID)
@@ -192,41 +204,6 @@ func (s *Store) ListUsers(ctx context.Context, tid, cursor string, limit int) (u
 		next = ""
 	}
 	return users, next, nil
-}
-
-// RecordSignIn sets the user's last sign-in time. With endPendingReset it
-// also deletes the user's temporary password in the same transaction: a
-// sign-in with the current password ends a forgot-password request, so its
-// temporary password does not stay usable for the rest of its 48 hours.
-func (s *Store) RecordSignIn(ctx context.Context, tid, uid string, at time.Time, endPendingReset bool) error {
-	upd := &types.Update{
-		TableName: &s.table, Key: key(userKey(tid, uid), skUser),
-		UpdateExpression:          aws.String("SET lastLoginAt = :t"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": timeAV(at)},
-	}
-	var err error
-	if endPendingReset {
-		err = s.transact(ctx, []types.TransactWriteItem{
-			{Update: upd},
-			{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(tid, uid), skTempPW)}},
-		})
-		if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
-			return latchkey.Errorf(latchkey.ENotFound, "User not found.")
-		}
-	} else {
-		_, err = s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: upd.TableName, Key: upd.Key, UpdateExpression: upd.UpdateExpression,
-			ConditionExpression: upd.ConditionExpression, ExpressionAttributeValues: upd.ExpressionAttributeValues,
-		})
-		if isConditionFailed(err) {
-			return latchkey.Errorf(latchkey.ENotFound, "User not found.")
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("record sign-in: %w", err)
-	}
-	return nil
 }
 
 // DeleteNewUser undoes CreateUser: it deletes the user, its username claim

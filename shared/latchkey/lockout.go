@@ -50,7 +50,9 @@ type LoginAttempt struct {
 // username out: it took the last slot.
 func (a LoginAttempt) Locks(p LockPolicy) bool { return a.N >= p.Threshold }
 
-// Rate is the outcome of counting one event against a fixed-window limit.
+// Rate is the outcome of counting one event against a fixed-window limit:
+// when Allowed, the slot taken, which Kind, Subject and Window name so that
+// it can be given back into the same window.
 type Rate struct {
 	// Allowed is false when the limit was already reached in this window.
 	Allowed bool
@@ -59,4 +61,7 @@ type Rate struct {
 	Count int
 	// RetryAfter is the time until the window ends, when not Allowed.
 	RetryAfter time.Duration
+	// Kind and Subject name the counter, Window the start of its window.
+	Kind, Subject string
+	Window        time.Time
 }

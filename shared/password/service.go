@@ -113,31 +113,26 @@ func (s *Service) anonSubject(u *latchkey.User, ukey string) string {
 	return "username-mac:" + secure.MAC(s.HMACKey, "audit-username", ukey)[:16]
 }
 
-// sourceSlot is a slot taken from a per-source limit; release gives it back.
-type sourceSlot struct {
-	release func()
-}
+// unknownTenant is the namespace of the counters of sign-ins to tenants that
+// do not exist: one namespace, so that rotating through made-up tenant ids
+// gains nothing against the per-source limit.
+const unknownTenant = "_unknown"
 
-// takeSource takes one slot of kind for the request's source address. It
-// reports false (and takes nothing) when the source is over its limit.
-func (s *Service) takeSource(ctx context.Context, tid, kind string, limit int, window time.Duration) (sourceSlot, latchkey.Error, bool, error) {
-	src := latchkey.SourceKey(reqctx.SourceIP(ctx))
-	r, err := s.Store.TakeRate(ctx, tid, kind, src, limit, window)
-	if err != nil {
-		return sourceSlot{}, latchkey.Error{}, false, err
+// takeSource takes one slot of kind for the request's source address in
+// tenant tid. When the source is over its limit it returns the ERateLimited
+// error to answer (with Retry-After) and takes nothing.
+func (s *Service) takeSource(ctx context.Context, tid, kind string, limit int, window time.Duration) (latchkey.Rate, error) {
+	r, err := s.Store.TakeRate(ctx, tid, kind, latchkey.SourceKey(reqctx.SourceIP(ctx)), limit, window)
+	if err != nil || r.Allowed {
+		return r, err
 	}
-	if !r.Allowed {
-		secs := int(r.RetryAfter.Seconds() + 0.999)
-		if secs < 1 {
-			secs = 1
-		}
-		e := latchkey.Errorf(latchkey.ERateLimited, "Too many attempts from your network. Try again in %d seconds.", secs)
-		e.RetryAfterSeconds = secs
-		return sourceSlot{}, *e, false, nil
+	secs := int(r.RetryAfter.Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
 	}
-	return sourceSlot{release: func() {
-		_ = s.Store.ReleaseRate(context.WithoutCancel(ctx), tid, kind, src, window)
-	}}, latchkey.Error{}, true, nil
+	e := latchkey.Errorf(latchkey.ERateLimited, "Too many attempts from your network. Try again in %d seconds.", secs)
+	e.RetryAfterSeconds = secs
+	return r, e
 }
 
 // SignIn checks a username and password. It returns a token, or a
@@ -150,8 +145,12 @@ func (s *Service) takeSource(ctx context.Context, tid, kind string, limit int, w
 // only its pending temporary password is accepted (strangers can delay a
 // password sign-in, but cannot block recovery by a reset). A user locked by
 // staff is refused even with the right password. Every lock answers alike.
-// It returns EValidation, ERateLimited, EInvalidCredentials, EAccountLocked
-// or ENotFound (tenant).
+//
+// Every attempt costs exactly one argon2id run (the user's hash, or a dummy
+// of the same parameters) and, whatever the reason it fails (wrong password,
+// unknown user, locked out, unknown tenant), the same sequence of round
+// trips. It returns EValidation, ERateLimited, EInvalidCredentials or
+// EAccountLocked.
 func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignInResult, error) {
 	if strings.TrimSpace(username) == "" || pw == "" {
 		return nil, latchkey.Errorf(latchkey.EValidation, "username and password are required.")
@@ -163,34 +162,41 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 		return nil, err
 	}
 	t, err := s.Store.GetTenant(ctx, tid)
+	known := err == nil
+	if latchkey.ErrorCode(err) == latchkey.ENotFound {
+		// An unknown tenant answers as an unknown user, after the same work.
+		t, err = &latchkey.Tenant{ID: unknownTenant, Settings: latchkey.DefaultSettings()}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	l := s.limits()
-	src, limited, ok, err := s.takeSource(ctx, tid, rateSignInSource, l.SignInPerSource, l.SignInWindow)
-	if err != nil {
+	ukey := latchkey.UsernameKey(username)
+	src, err := s.takeSource(ctx, t.ID, rateSignInSource, l.SignInPerSource, l.SignInWindow)
+	if latchkey.ErrorCode(err) == latchkey.ERateLimited {
+		s.audit(ctx, known, latchkey.Event(t.ID, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionSignIn, latchkey.ResultDenied, "rate_limited_source"))
 		return nil, err
 	}
-	ukey := latchkey.UsernameKey(username)
-	if !ok {
-		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionSignIn, latchkey.ResultDenied, "rate_limited_source"))
-		return nil, &limited
+	if err != nil {
+		return nil, err
 	}
 	lp := t.Settings.LockPolicy()
-	slot, err := s.Store.TakeLoginAttempt(ctx, tid, ukey, lp)
+	slot, err := s.Store.TakeLoginAttempt(ctx, t.ID, ukey, lp)
 	if err != nil {
 		return nil, err
 	}
-	u, tp, err := s.Store.GetUserByUsernameWithTemp(ctx, tid, username)
+	var u *latchkey.User
+	var tp *latchkey.TempPassword
+	if known {
+		u, tp, err = s.Store.GetUserByUsernameWithTemp(ctx, t.ID, username)
+	} else {
+		_, _, err = s.Store.GetUserWithTemp(ctx, t.ID, "-") // the same round trip as a lookup
+	}
 	if err != nil && latchkey.ErrorCode(err) != latchkey.ENotFound {
 		return nil, err
 	}
-	if slot.Locked {
-		return s.signInLockedOut(ctx, t, u, tp, ukey, pw, src)
-	}
-	// Every failure costs two argon2id verifications, whether the user
-	// exists, has a password or has a temporary one, so timing tells nothing.
-	viaPassword, viaTemp := false, false
+	// One argon2id run, whoever asks: the user's hash, or the dummy.
+	viaPassword := false
 	if u != nil && u.PasswordHash != "" {
 		if viaPassword, _, err = secure.VerifyPassword(u.PasswordHash, pw); err != nil {
 			return nil, err
@@ -198,88 +204,80 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 	} else {
 		secure.DummyVerify(pw)
 	}
-	if !viaPassword {
-		if tp != nil {
-			if viaTemp, _, err = secure.VerifyPassword(tp.Hash, pw); err != nil {
-				return nil, err
-			}
-		} else {
-			secure.DummyVerify(pw)
-		}
+	viaTemp := !viaPassword && tp != nil && tp.Matches(s.HMACKey, pw)
+	if slot.Locked {
+		// Locked out by failures: only the pending temporary password (from
+		// a reset e-mail, which strangers cannot read) gets through.
+		viaPassword = false
 	}
 	if !viaPassword && !viaTemp {
 		// Both slots stay taken: this is the failure they count.
-		if slot.Locks(lp) {
-			s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, latchkey.ResultDenied, "lockout"))
-			return nil, errLocked()
+		reason, answer := "invalid_credentials", error(errInvalidCredentials)
+		switch {
+		case slot.Locked:
+			reason, answer = "locked", errLocked()
+		case slot.Locks(lp):
+			reason, answer = "lockout", errLocked()
 		}
-		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, latchkey.ResultFailure, "invalid_credentials"))
-		return nil, errInvalidCredentials
-	}
-	src.release()
-	if err := s.Store.GiveBackLoginAttempt(ctx, tid, ukey, slot); err != nil {
-		return nil, err
+		result := latchkey.ResultFailure
+		if reason != "invalid_credentials" {
+			result = latchkey.ResultDenied
+		}
+		s.audit(ctx, known, latchkey.Event(t.ID, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, result, reason))
+		return nil, answer
 	}
 	if u.AdminLocked() {
-		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", u.ID, latchkey.ActionSignIn, latchkey.ResultDenied, "admin_locked"))
+		// A right secret: its slots come back, but staff locked the user.
+		_ = s.Store.ReleaseRate(ctx, t.ID, src)
+		if !slot.Locked {
+			if err := s.Store.GiveBackLoginAttempt(ctx, t.ID, ukey, slot); err != nil {
+				return nil, err
+			}
+		}
+		s.Store.Audit(ctx, latchkey.Event(t.ID, "anonymous", u.ID, latchkey.ActionSignIn, latchkey.ResultDenied, "admin_locked"))
 		return nil, errLocked()
+	}
+	done := latchkey.SignInDone{
+		TenantID: t.ID, UserID: u.ID, UsernameKey: ukey, Source: src, At: s.Now(),
+		EndPendingReset: viaPassword && tp != nil,
+		Audit:           latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionSignIn, latchkey.ResultSuccess, ""),
+	}
+	if !slot.Locked {
+		done.Attempt = slot
 	}
 	if viaTemp {
-		return s.challenge(ctx, tid, u, tp, ukey)
-	}
-	return s.issue(ctx, tid, u, u.SessionVersion, latchkey.ActionSignIn, tp != nil)
-}
-
-// signInLockedOut serves a sign-in while the username is locked out by
-// failures: only the user's pending temporary password (sent by a reset,
-// which strangers cannot read) gets through, to the new-password challenge.
-// The source's slot stays taken unless it does, which bounds the hashing.
-func (s *Service) signInLockedOut(ctx context.Context, t *latchkey.Tenant, u *latchkey.User, tp *latchkey.TempPassword, ukey, pw string, src sourceSlot) (*SignInResult, error) {
-	ok := false
-	if u != nil && tp != nil && !u.AdminLocked() {
-		var err error
-		if ok, _, err = secure.VerifyPassword(tp.Hash, pw); err != nil {
+		sess, err := secure.RandomToken(32)
+		if err != nil {
 			return nil, err
 		}
-	} else {
-		secure.DummyVerify(pw)
+		c := latchkey.Challenge{
+			MAC: secure.MAC(s.HMACKey, macPurposeSession, sess), UserID: u.ID, ExpiresAt: s.Now().Add(ChallengeTTL),
+			SessionVersion: u.SessionVersion, UsernameKey: ukey,
+		}
+		done.Challenge, done.TempCreatedAt, done.Audit.Reason = &c, tp.CreatedAt, "new_password_required"
+		if err := s.Store.FinishSignIn(ctx, done); err != nil {
+			return nil, err
+		}
+		return &SignInResult{Challenge: ChallengeNewPassword, Session: sess, ExpiresAt: c.ExpiresAt}, nil
 	}
-	if !ok {
-		s.Store.Audit(ctx, latchkey.Event(t.ID, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, latchkey.ResultDenied, "locked"))
-		return nil, errLocked()
-	}
-	src.release()
-	return s.challenge(ctx, t.ID, u, tp, ukey)
-}
-
-// challenge issues a NEW_PASSWORD_REQUIRED challenge bound to u's session
-// version and to its temporary password tp.
-func (s *Service) challenge(ctx context.Context, tid string, u *latchkey.User, tp *latchkey.TempPassword, ukey string) (*SignInResult, error) {
-	sess, err := secure.RandomToken(32)
+	tok, exp, err := s.Tokens.Issue(t.ID, u.ID, u.Roles, u.SessionVersion)
 	if err != nil {
 		return nil, err
 	}
-	c := latchkey.Challenge{
-		MAC: secure.MAC(s.HMACKey, macPurposeSession, sess), UserID: u.ID, ExpiresAt: s.Now().Add(ChallengeTTL),
-		SessionVersion: u.SessionVersion, UsernameKey: ukey,
-	}
-	if err := s.Store.PutChallenge(ctx, tid, c, tp.CreatedAt); err != nil {
+	if err := s.Store.FinishSignIn(ctx, done); err != nil {
 		return nil, err
 	}
-	s.Store.Audit(ctx, latchkey.Event(tid, u.ID, u.ID, latchkey.ActionSignIn, latchkey.ResultSuccess, "new_password_required"))
-	return &SignInResult{Challenge: ChallengeNewPassword, Session: sess, ExpiresAt: c.ExpiresAt}, nil
-}
-
-func (s *Service) issue(ctx context.Context, tid string, u *latchkey.User, version int, action latchkey.Action, endPendingReset bool) (*SignInResult, error) {
-	tok, exp, err := s.Tokens.Issue(tid, u.ID, u.Roles, version)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Store.RecordSignIn(ctx, tid, u.ID, s.Now(), endPendingReset); err != nil {
-		return nil, err
-	}
-	s.Store.Audit(ctx, latchkey.Event(tid, u.ID, u.ID, action, latchkey.ResultSuccess, ""))
 	return &SignInResult{Token: tok, ExpiresAt: exp, User: u}, nil
+}
+
+// audit records e, for a tenant that exists; for an unknown tenant it reads
+// instead (nothing to record, the same round trip).
+func (s *Service) audit(ctx context.Context, tenantExists bool, e latchkey.AuditEvent) {
+	if tenantExists {
+		s.Store.Audit(ctx, e)
+		return
+	}
+	_, _ = s.Store.GetTenant(ctx, unknownTenant)
 }
 
 // CompleteNewPassword answers a NEW_PASSWORD_REQUIRED challenge: it checks the
@@ -319,7 +317,7 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 		return nil, err
 	}
 	hadPassword := !u.PasswordChangedAt.IsZero()
-	version, err := s.Store.CompleteChallenge(ctx, tid, c, hash)
+	version, err := s.Store.CompleteChallenge(ctx, tid, c, hash, latchkey.Event(tid, u.ID, u.ID, latchkey.ActionNewPassword, latchkey.ResultSuccess, ""))
 	if err != nil {
 		s.Store.Audit(ctx, latchkey.Event(tid, u.ID, u.ID, latchkey.ActionNewPassword, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return nil, err
@@ -327,7 +325,11 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 	if hadPassword {
 		s.notifyChanged(ctx, t, u)
 	}
-	return s.issue(ctx, tid, u, version, latchkey.ActionNewPassword, false)
+	tok, exp, err := s.Tokens.Issue(tid, u.ID, u.Roles, version)
+	if err != nil {
+		return nil, err
+	}
+	return &SignInResult{Token: tok, ExpiresAt: exp, User: u}, nil
 }
 
 func (s *Service) notifyChanged(ctx context.Context, t *latchkey.Tenant, u *latchkey.User) {
@@ -363,13 +365,11 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 	}
 	ukey := latchkey.UsernameKey(username)
 	l := s.limits()
-	_, _, ok, err := s.takeSource(ctx, tid, rateResetSource, l.ResetPerSource, l.ResetWindow)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	if _, err := s.takeSource(ctx, tid, rateResetSource, l.ResetPerSource, l.ResetWindow); latchkey.ErrorCode(err) == latchkey.ERateLimited {
 		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionPasswordForgot, latchkey.ResultDenied, "rate_limited_source"))
 		return nil
+	} else if err != nil {
+		return err
 	}
 	r, err := s.Store.TakeRate(ctx, tid, rateResetUser, ukey, t.Settings.ResetRequestsPerHour, time.Hour)
 	if err != nil {
@@ -385,13 +385,13 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 	}
 	if u == nil || u.Email == "" || !t.Settings.ResetByEmail {
 		// Same hashing work as the real path.
-		if _, _, err := latchkey.NewTempPassword(t.Settings, s.Now()); err != nil {
+		if _, _, err := latchkey.NewTempPassword(t.Settings, s.Now(), s.HMACKey); err != nil {
 			return err
 		}
 		s.Store.Audit(ctx, latchkey.Event(tid, "anonymous", s.anonSubject(nil, ukey), latchkey.ActionPasswordForgot, latchkey.ResultFailure, "no_recipient"))
 		return nil
 	}
-	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now())
+	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now(), s.HMACKey)
 	if err != nil {
 		return err
 	}
@@ -457,7 +457,7 @@ func (s *Service) Reset(ctx context.Context, tid string, actor *latchkey.User, u
 	if u.Email == "" {
 		return "", latchkey.Errorf(latchkey.ENoEmail, "The user has no e-mail address to send a temporary password to.")
 	}
-	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now())
+	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now(), s.HMACKey)
 	if err != nil {
 		return "", err
 	}

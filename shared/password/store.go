@@ -16,14 +16,13 @@ type Tenants interface {
 	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
 }
 
-// Users reads users with their temporary password and records sign-ins.
+// Users reads users with their temporary password.
 // The getters return ENotFound.
 type Users interface {
 	GetUser(ctx context.Context, tid, uid string) (*latchkey.User, error)
 	GetUserWithTemp(ctx context.Context, tid, uid string) (*latchkey.User, *latchkey.TempPassword, error)
 	GetUserByUsername(ctx context.Context, tid, username string) (*latchkey.User, error)
 	GetUserByUsernameWithTemp(ctx context.Context, tid, username string) (*latchkey.User, *latchkey.TempPassword, error)
-	RecordSignIn(ctx context.Context, tid, uid string, at time.Time, endPendingReset bool) error
 }
 
 // Credentials stores temporary passwords, challenges and password changes,
@@ -32,9 +31,10 @@ type Credentials interface {
 	PutTempPassword(ctx context.Context, tid, uid string, tp latchkey.TempPassword) error
 	ResetPassword(ctx context.Context, tid, uid string, expectedVersion int, tp latchkey.TempPassword) error
 	UndoReset(ctx context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword) error
-	PutChallenge(ctx context.Context, tid string, c latchkey.Challenge, tempCreatedAt time.Time) error
 	GetChallenge(ctx context.Context, tid, mac string) (*latchkey.Challenge, error)
-	CompleteChallenge(ctx context.Context, tid string, c *latchkey.Challenge, newHash string) (int, error)
+	CompleteChallenge(ctx context.Context, tid string, c *latchkey.Challenge, newHash string, audit latchkey.AuditEvent) (int, error)
+	// FinishSignIn writes what a successful sign-in writes, in one round trip.
+	FinishSignIn(ctx context.Context, d latchkey.SignInDone) error
 	ChangePassword(ctx context.Context, tid, uid string, expectedVersion int, newHash string) error
 }
 
@@ -49,7 +49,7 @@ type Lockouts interface {
 // Rates counts events against fixed-window limits.
 type Rates interface {
 	TakeRate(ctx context.Context, tid, kind, subject string, limit int, window time.Duration) (latchkey.Rate, error)
-	ReleaseRate(ctx context.Context, tid, kind, subject string, window time.Duration) error
+	ReleaseRate(ctx context.Context, tid string, r latchkey.Rate) error
 }
 
 // AuditLog records security events; it never fails the request.

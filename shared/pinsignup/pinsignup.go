@@ -56,7 +56,7 @@ type Store interface {
 	SetPINCode(ctx context.Context, tid, uid, oldMAC, newMAC, sealed string) error
 	RevokePINCode(ctx context.Context, tid, uid, oldMAC string) error
 	TakeRate(ctx context.Context, tid, kind, subject string, limit int, window time.Duration) (latchkey.Rate, error)
-	ReleaseRate(ctx context.Context, tid, kind, subject string, window time.Duration) error
+	ReleaseRate(ctx context.Context, tid string, r latchkey.Rate) error
 	Audit(ctx context.Context, e latchkey.AuditEvent)
 }
 
@@ -298,7 +298,7 @@ func (s *Service) take(ctx context.Context, tid, addr string) (func(), error) {
 	}
 	// A context that outlives a cancelled request: the slots must come back.
 	bg := context.WithoutCancel(ctx)
-	releaseAddr := func() { _ = s.Store.ReleaseRate(bg, tid, rateAddr, src, l.AddressWindow) }
+	releaseAddr := func() { _ = s.Store.ReleaseRate(bg, tid, a) }
 	tn, err := s.Store.TakeRate(ctx, tid, rateTenant, "all", l.PerTenant, l.TenantWindow)
 	if err != nil {
 		releaseAddr()
@@ -316,7 +316,7 @@ func (s *Service) take(ctx context.Context, tid, addr string) (func(), error) {
 	}
 	return func() {
 		releaseAddr()
-		_ = s.Store.ReleaseRate(bg, tid, rateTenant, "all", l.TenantWindow)
+		_ = s.Store.ReleaseRate(bg, tid, tn)
 	}, nil
 }
 

@@ -71,7 +71,7 @@ func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.
 	n := &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, SMS: sms, From: c.SenderEmail}
 	tokens := &token.Issuer{Key: keys.SigningKey, Now: now, TTL: token.DefaultTTL}
 	passwords := &password.Service{Store: store, Notify: n, Tokens: tokens, HMACKey: keys.HMACKey, Now: now}
-	ten := &tenancy.Service{Store: store, Notify: n, Now: now}
+	ten := &tenancy.Service{Store: store, Notify: n, HMACKey: keys.HMACKey, Now: now}
 	return &Deps{
 		Config: c, Logger: logger, Now: now, Keys: keys, Store: store, Notifier: n, Tokens: tokens,
 		Passwords: passwords, Tenancy: ten,

@@ -23,7 +23,7 @@ type Store interface {
 	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
 	ListTenants(ctx context.Context) ([]latchkey.Tenant, error)
 	PutTenantSettings(ctx context.Context, tid string, st latchkey.Settings) error
-	CreateUser(ctx context.Context, u latchkey.User, tp *latchkey.TempPassword, sponsor *latchkey.Sponsor) error
+	CreateUser(ctx context.Context, u latchkey.User, tp *latchkey.TempPassword, sponsor *latchkey.Sponsor, audit latchkey.AuditEvent) error
 	DeleteNewUser(ctx context.Context, u latchkey.User) error
 	Audit(ctx context.Context, e latchkey.AuditEvent)
 }
@@ -32,7 +32,9 @@ type Store interface {
 type Service struct {
 	Store  Store
 	Notify *notify.Notifier
-	Now    latchkey.Clock
+	// HMACKey keys the temporary passwords' MACs.
+	HMACKey []byte
+	Now     latchkey.Clock
 }
 
 // NewUser describes a user to create.
@@ -84,7 +86,7 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 	if err != nil {
 		return nil, "", err
 	}
-	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now())
+	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now(), s.HMACKey)
 	if err != nil {
 		return nil, "", err
 	}
@@ -97,11 +99,11 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 	if nu.SponsorID != "" && nu.SponsorPINCodeMAC != "" {
 		sponsor = &latchkey.Sponsor{UserID: nu.SponsorID, PINCodeMAC: nu.SponsorPINCodeMAC}
 	}
-	if err := s.Store.CreateUser(ctx, u, &tp, sponsor); err != nil {
+	created := latchkey.Event(t.ID, actor, u.ID, latchkey.ActionUserCreate, latchkey.ResultSuccess, "")
+	if err := s.Store.CreateUser(ctx, u, &tp, sponsor, created); err != nil {
 		s.Store.Audit(ctx, latchkey.Event(t.ID, actor, latchkey.NormalizeUsername(username), latchkey.ActionUserCreate, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return nil, "", err
 	}
-	s.Store.Audit(ctx, latchkey.Event(t.ID, actor, u.ID, latchkey.ActionUserCreate, latchkey.ResultSuccess, ""))
 	fields := latchkey.TempPasswordFields(t, &u, pw, tp)
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailNew, fields); err != nil {
 		// Without the e-mail nobody can sign in as the user: undo the creation

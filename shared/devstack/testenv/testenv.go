@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -267,6 +268,24 @@ const Sender = "no-reply@latchkey.test"
 func NewDeps(t testing.TB, now latchkey.Clock) *system.Deps {
 	t.Helper()
 	db, table := NewTable(t)
+	return build(t, now, db, table)
+}
+
+// NewCountedDeps is NewDeps with a DynamoDB client whose calls the returned
+// counter counts (round trips per flow).
+func NewCountedDeps(t testing.TB, now latchkey.Clock) (*system.Deps, *dynamo.CallCounter) {
+	t.Helper()
+	_, table := NewTable(t)
+	cfg, err := awscfg.Load(context.Background(), DynamoEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &dynamo.CallCounter{}
+	return build(t, now, dynamo.NewClientFrom(cfg, DynamoEndpoint(), counter.Attach), table), counter
+}
+
+func build(t testing.TB, now latchkey.Clock, db *dynamodb.Client, table string) *system.Deps {
+	t.Helper()
 	master, err := secrets.GenerateMasterKey()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,121 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/latchkey/latchkey/shared/latchkey"
+)
+
+// FinishSignIn writes a successful sign-in in one transaction (one round
+// trip): the attempt slot given back (the count ends when nobody took a slot
+// after it), the source slot given back, then either the user's sign-in time
+// (and the pending temporary password deleted, with EndPendingReset) or the
+// new challenge named on its temporary password, and the audit event. When
+// another attempt took a slot meanwhile, only this slot is given back;
+// when the source slot's window has gone, it is not. It returns ENotFound
+// (the user is gone) or EInvalidCredentials (the temporary password changed
+// meanwhile).
+func (s *Store) FinishSignIn(ctx context.Context, d latchkey.SignInDone) error {
+	audit, err := s.auditPut(ctx, d.Audit)
+	if err != nil {
+		return err
+	}
+	var main []types.TransactWriteItem
+	if d.Challenge == nil {
+		main = append(main, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: key(userKey(d.TenantID, d.UserID), skUser),
+			UpdateExpression:          aws.String("SET lastLoginAt = :t"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": timeAV(d.At)},
+		}})
+		if d.EndPendingReset {
+			main = append(main, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(d.TenantID, d.UserID), skTempPW)}})
+		}
+	} else {
+		c := d.Challenge
+		item, err := s.marshal(challengeItem{
+			PK: challengeKey(d.TenantID, c.MAC), SK: skChallenge, UserID: c.UserID, ExpiresAt: c.ExpiresAt,
+			SessionVersion: c.SessionVersion, UsernameKey: c.UsernameKey, TTL: c.ExpiresAt.Unix(),
+		})
+		if err != nil {
+			return fmt.Errorf("marshal challenge: %w", err)
+		}
+		created, err := attributevalue.Marshal(d.TempCreatedAt)
+		if err != nil {
+			return fmt.Errorf("marshal created: %w", err)
+		}
+		main = append(main,
+			types.TransactWriteItem{Update: &types.Update{
+				TableName: &s.table, Key: key(userKey(d.TenantID, d.UserID), skTempPW),
+				UpdateExpression:          aws.String("SET challengeMac = :mac"),
+				ConditionExpression:       aws.String("createdAt = :c"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":mac": str(c.MAC), ":c": created},
+			}},
+			types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		)
+	}
+	main = append(main, types.TransactWriteItem{Put: audit})
+
+	endCount := d.Attempt.N > 0 // first try: end the count; then only give back this slot
+	giveBack := d.Attempt.N > 0
+	source := d.Source.Allowed
+	for try := 0; try < 3; try++ {
+		var items []types.TransactWriteItem
+		if giveBack {
+			k := loginStateKey(d.TenantID, d.UsernameKey)
+			if endCount {
+				items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+					TableName: &s.table, Key: k, ConditionExpression: aws.String("failures = :n"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(int64(d.Attempt.N))},
+				}})
+			} else {
+				items = append(items, types.TransactWriteItem{Update: &types.Update{
+					TableName: &s.table, Key: k, UpdateExpression: aws.String("SET failures = failures - :one"),
+					ConditionExpression:       aws.String("failures > :zero"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":one": num(1)},
+				}})
+			}
+		}
+		if source {
+			items = append(items, types.TransactWriteItem{Update: s.rateGiveBack(d.TenantID, d.Source)})
+		}
+		items = append(items, main...)
+		err := s.transact(ctx, items)
+		reasons := cancelReasons(err)
+		if len(reasons) == 0 {
+			if err != nil {
+				return fmt.Errorf("finish sign-in: %w", err)
+			}
+			return nil
+		}
+		i := 0
+		retry := false
+		if giveBack {
+			if reasons[i] == "ConditionalCheckFailed" {
+				if endCount {
+					endCount = false // someone took a slot after this one
+				} else {
+					giveBack = false // nothing left to give back
+				}
+				retry = true
+			}
+			i++
+		}
+		if source && reasons[i] == "ConditionalCheckFailed" {
+			source = false // its window has gone
+			retry = true
+		}
+		if !retry {
+			if d.Challenge != nil {
+				return latchkey.Errorf(latchkey.EInvalidCredentials, "The username or password is incorrect.")
+			}
+			return latchkey.Errorf(latchkey.ENotFound, "User not found.")
+		}
+	}
+	return fmt.Errorf("finish sign-in: too much contention")
+}
