@@ -146,3 +146,15 @@ func BenchmarkMAC(b *testing.B) {
 		MAC(k, "pin", "123456")
 	}
 }
+
+// The dummy hash costs what a real one costs: the same parameters.
+func TestDummyHash(t *testing.T) {
+	p, _, _, err := parsePHC(dummyHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := DefaultParams
+	if p.MemoryKiB != d.MemoryKiB || p.Time != d.Time || p.Threads != d.Threads || p.KeyLen != d.KeyLen {
+		t.Fatalf("dummy hash parameters %+v, want DefaultParams %+v", p, d)
+	}
+}
