@@ -1,8 +1,10 @@
 // Package dynamo is Latchkey's storage on DynamoDB: one table (defined in
 // shared/schema), single-table design, the tenant in every key. One file
 // per aggregate: tenants.go, users.go, credentials.go (temporary passwords
-// and challenges), lockout.go, rates.go, pincodes.go, audit.go and
-// templates.go; this file holds the helpers they share. Store satisfies the
+// and challenges), lockout.go, rates.go, signin.go (a successful sign-in's
+// one transaction), pincodes.go, audit.go and templates.go; cache.go holds
+// the per-container caches, counter.go the round-trip counter, create.go
+// the client and the table's creation; this file the helpers they share. Store satisfies the
 // small store interfaces the services declare where they use them.
 package dynamo
 
