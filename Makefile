@@ -41,9 +41,13 @@ lint:
 test: tools lint build
 	$(GO) test -count=1 -p 2 -timeout 15m ./...
 
-## bench: benchmarks whose figures are in docs/performance.md
+## bench: benchmarks, then cold start, size and memory of each function against
+## hello-world (cmd/coldstart, about a minute); figures in docs/performance.md.
+## COLDSTART_ARGS passes flags, such as -runs 31 or -strict (exit 1 on a missed target).
+COLDSTART_ARGS ?=
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+	$(GO) run ./cmd/coldstart -go $(GO) $(COLDSTART_ARGS)
 
 ## synth: cdk synth with no AWS account
 synth: tools build
