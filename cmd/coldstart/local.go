@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/system"
@@ -87,10 +88,11 @@ func StartLocal(ctx context.Context, root, dir string, progress func(string)) (l
 	}
 	l.stops = append(l.stops, sms.Stop)
 
-	db, err := dynamo.NewClient(ctx, ddb.Endpoint())
+	cfg, err := awscfg.Load(ctx, ddb.Endpoint())
 	if err != nil {
 		return nil, err
 	}
+	db := dynamo.NewClientFrom(cfg, ddb.Endpoint())
 	if err := dynamo.CreateTable(ctx, db, tableName); err != nil {
 		return nil, fmt.Errorf("create table: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/httpapi"
@@ -177,10 +178,11 @@ func startStack(ctx context.Context, reuse bool, log io.Writer) (*stack, error) 
 	if os.Getenv("AWS_REGION") == "" {
 		os.Setenv("AWS_REGION", "us-east-1")
 	}
-	db, err := dynamo.NewClient(ctx, s.dynamoURL)
+	cfg, err := awscfg.Load(ctx, s.dynamoURL)
 	if err != nil {
 		return nil, err
 	}
+	db := dynamo.NewClientFrom(cfg, s.dynamoURL)
 	if err := dynamo.CreateTable(ctx, db, os.Getenv("TABLE_NAME")); err != nil {
 		return nil, fmt.Errorf("create table: %w", err)
 	}

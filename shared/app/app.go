@@ -16,9 +16,9 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/schema"
 	"github.com/latchkey/latchkey/shared/secrets"
@@ -98,11 +98,7 @@ func Load(ctx context.Context, function string) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: configuration: %w", function, err)
 	}
-	endpoint := ""
-	if c.Local() {
-		endpoint = "local"
-	}
-	cfg, err := awscfg.Load(ctx, endpoint)
+	cfg, err := AWSFromEnv(c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", function, err)
 	}
@@ -112,6 +108,37 @@ func Load(ctx context.Context, function string) (*Env, error) {
 	}
 	logger := httpapi.NewLogger(os.Stdout, c.LogLevel).With("function", function)
 	return &Env{Config: c, Logger: logger, AWS: cfg, Keys: keys}, nil
+}
+
+// AWSFromEnv returns the one AWS SDK configuration of a function, from the
+// environment Lambda gives it: the region (AWS_REGION) and the execution
+// role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN). It does not use the SDK's config package, whose
+// credential chain (SSO, STS, IMDS, shared files) a function never needs and
+// whose packages would add to every cold start; clients take the SDK's
+// default retryer and HTTP client. Against local services (an endpoint
+// override) it fills in a region and fixed local credentials when unset.
+func AWSFromEnv(c Config) (aws.Config, error) {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	id, secret, token := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")
+	if c.Local() {
+		if region == "" {
+			region = "us-east-1"
+		}
+		if id == "" {
+			id, secret, token = "local", "local", ""
+		}
+	}
+	if region == "" || id == "" || secret == "" {
+		return aws.Config{}, errors.New("AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (Lambda sets them)")
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, token)),
+	}, nil
 }
 
 // LoadKeys reads the master key from Secrets Manager (SECRET_ARN), or from

@@ -10,21 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/schema"
 )
-
-// NewClient returns a DynamoDB client from the standard AWS configuration
-// chain, or, when endpoint is set (DynamoDB Local), one pointed at it with
-// fixed local credentials. Functions that build several clients load one
-// configuration and use NewClientFrom.
-func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
-	cfg, err := awscfg.Load(ctx, endpoint)
-	if err != nil {
-		return nil, err
-	}
-	return NewClientFrom(cfg, endpoint), nil
-}
 
 // NewClientFrom returns a DynamoDB client on cfg, pointed at endpoint when
 // it is set, with any further options (such as a CallCounter's Attach).

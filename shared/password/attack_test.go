@@ -11,7 +11,6 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/reqctx"
-	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/tenancy"
 	"github.com/latchkey/latchkey/shared/token"
 )
@@ -371,12 +370,8 @@ func TestService_AbuseModel(t *testing.T) {
 	t.Run("a failed reset e-mail answers as for an unknown user", func(t *testing.T) {
 		f := newFixture(t)
 		f.newUser("bert", "Correct-horse-7")
-		client, err := ses.NewClient(f.ctx, "http://127.0.0.1:1")
-		if err != nil {
-			t.Fatal(err)
-		}
 		good := f.deps.Notifier.Mailer
-		f.deps.Notifier.Mailer = ses.New(client, testenv.Sender)
+		f.deps.Notifier.Mailer = testenv.UnreachableMailer(t)
 		known := f.svc.ForgotPassword(f.ctx, f.tenant.ID, "bert")
 		unknown := f.svc.ForgotPassword(f.ctx, f.tenant.ID, "nobody-at-all")
 		f.deps.Notifier.Mailer = good
@@ -463,13 +458,9 @@ func TestService_Identity(t *testing.T) {
 		f := newFixture(t)
 		u := f.newUser("finn", "Correct-horse-7")
 		before, _ := f.deps.Store.GetUser(f.ctx, f.tenant.ID, u.ID)
-		client, err := ses.NewClient(f.ctx, "http://127.0.0.1:1")
-		if err != nil {
-			t.Fatal(err)
-		}
 		good := f.deps.Notifier.Mailer
-		f.deps.Notifier.Mailer = ses.New(client, testenv.Sender)
-		_, err = f.svc.Reset(f.ctx, f.tenant.ID, f.admin, u.ID)
+		f.deps.Notifier.Mailer = testenv.UnreachableMailer(t)
+		_, err := f.svc.Reset(f.ctx, f.tenant.ID, f.admin, u.ID)
 		f.deps.Notifier.Mailer = good
 		if code(err) != latchkey.EServiceUnavailable {
 			t.Fatalf("got %v, want %s", err, latchkey.EServiceUnavailable)

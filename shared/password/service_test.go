@@ -13,7 +13,6 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/secure"
-	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/system"
 	"github.com/latchkey/latchkey/shared/tenancy"
 	"github.com/latchkey/latchkey/shared/token"
@@ -426,11 +425,7 @@ func TestService_ChangeOwn(t *testing.T) {
 func TestService_CreateUser_EmailFailureUndoes(t *testing.T) {
 	f := newFixture(t)
 	good := f.deps.Notifier.Mailer
-	client, err := ses.NewClient(f.ctx, "http://127.0.0.1:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.deps.Notifier.Mailer = ses.New(client, testenv.Sender)
+	f.deps.Notifier.Mailer = testenv.UnreachableMailer(t)
 
 	t.Run("user", func(t *testing.T) {
 		u, temp, err := f.deps.Tenancy.CreateUser(f.ctx, f.tenant, "test", tenancy.NewUser{Username: "oscar", Email: f.email("oscar")})

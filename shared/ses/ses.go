@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
-	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
 
@@ -58,18 +57,6 @@ func (m *Mailer) SendEmail(ctx context.Context, e latchkey.Email) (string, error
 		return "", fmt.Errorf("ses send email: %w", err)
 	}
 	return aws.ToString(out.MessageId), nil
-}
-
-// NewClient returns an SES v2 client from the standard AWS configuration
-// chain, or, when endpoint is set, one pointed at that endpoint (the local
-// emulator) with fixed local credentials. Functions that build several
-// clients load one configuration and use NewClientFrom.
-func NewClient(ctx context.Context, endpoint string) (*sesv2.Client, error) {
-	cfg, err := awscfg.Load(ctx, endpoint)
-	if err != nil {
-		return nil, err
-	}
-	return NewClientFrom(cfg, endpoint), nil
 }
 
 // NewClientFrom returns an SES v2 client on cfg, pointed at endpoint when it

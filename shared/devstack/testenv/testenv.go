@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
@@ -111,7 +112,12 @@ func DB(t testing.TB) *dynamodb.Client {
 	if DynamoEndpoint() == "" {
 		t.Fatal("testenv: DYNAMODB_ENDPOINT is not set: call testenv.Main from TestMain")
 	}
-	clientOnce.Do(func() { client, clientErr = dynamo.NewClient(context.Background(), DynamoEndpoint()) })
+	clientOnce.Do(func() {
+		var cfg aws.Config
+		if cfg, clientErr = awscfg.Load(context.Background(), DynamoEndpoint()); clientErr == nil {
+			client = dynamo.NewClientFrom(cfg, DynamoEndpoint())
+		}
+	})
 	if clientErr != nil {
 		t.Fatal(clientErr)
 	}
@@ -142,7 +148,8 @@ func SESClient(t testing.TB) *sesv2.Client {
 	if SESEndpoint() == "" {
 		t.Fatal("testenv: SES_ENDPOINT is not set: call testenv.Main from TestMain")
 	}
-	c, err := ses.NewClient(context.Background(), SESEndpoint())
+	cfg, err := awscfg.Load(context.Background(), SESEndpoint())
+	c := ses.NewClientFrom(cfg, SESEndpoint())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,4 +344,16 @@ func Concurrently(n int, f func(i int) error) []error {
 	close(start)
 	wg.Wait()
 	return errs
+}
+
+// UnreachableMailer returns the real SES client pointed at a closed port:
+// every send fails, as when SES is down.
+func UnreachableMailer(t testing.TB) *ses.Mailer {
+	t.Helper()
+	const closed = "http://127.0.0.1:1"
+	cfg, err := awscfg.Load(context.Background(), closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ses.New(ses.NewClientFrom(cfg, closed), Sender)
 }
