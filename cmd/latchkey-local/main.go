@@ -274,8 +274,7 @@ func ensureDemo(ctx context.Context, d *system.Deps, state string) (string, erro
 		return "", fmt.Errorf("create demo tenant: %w", err)
 	}
 	// The demo shows every capability: PIN-code signup is on for web pages.
-	t.Settings.PINSignup = latchkey.PINSignupWeb
-	if err := d.Store.PutTenantSettings(ctx, t.ID, t.Settings); err != nil {
+	if _, err := d.Tenancy.UpdateSettings(ctx, t.ID, "operator", "pinSignup=web", func(st *latchkey.Settings) { st.PINSignup = latchkey.PINSignupWeb }); err != nil {
 		return "", fmt.Errorf("demo tenant settings: %w", err)
 	}
 	text := fmt.Sprintf("  Admin        username %q, temporary password %q (valid 48 h, e-mailed to %s)\n", u.Username, pw, u.Email)
