@@ -14,14 +14,20 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/httpapi"
+	"github.com/latchkey/latchkey/shared/notify"
 	"github.com/latchkey/latchkey/shared/schema"
 	"github.com/latchkey/latchkey/shared/secrets"
+	"github.com/latchkey/latchkey/shared/ses"
+	"github.com/latchkey/latchkey/shared/templates"
+	"github.com/latchkey/latchkey/shared/token"
 )
 
 // Config is read once from the environment.
@@ -163,4 +169,27 @@ func Must[T any](v T, err error) T {
 		os.Exit(1)
 	}
 	return v
+}
+
+// Store returns the DynamoDB store of the function's table.
+func (e *Env) Store() *dynamo.Store {
+	return dynamo.New(dynamo.NewClientFrom(e.AWS, e.Config.DynamoEndpoint), e.Config.TableName, time.Now)
+}
+
+// Notifier returns the notifier that sends the tenant's templates (with
+// overrides from store) by e-mail through SES, from SENDER_EMAIL.
+func (e *Env) Notifier(store templates.Store) *notify.Notifier {
+	mailer := ses.New(ses.NewClientFrom(e.AWS, e.Config.SESEndpoint), e.Config.SenderEmail)
+	return &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, From: e.Config.SenderEmail}
+}
+
+// Tokens returns the issuer of the function's access tokens.
+func (e *Env) Tokens() *token.Issuer {
+	return &token.Issuer{Key: e.Keys.SigningKey, Now: time.Now, TTL: token.DefaultTTL}
+}
+
+// Server returns the HTTP server of the function: its endpoints among eps,
+// authenticating bearer tokens of tokens against users.
+func (e *Env) Server(function string, eps []httpapi.Endpoint, tokens *token.Issuer, users token.Users) (*httpapi.Server, error) {
+	return httpapi.NewServer(function, eps, &token.Auth{Tokens: tokens, Users: users}, e.Logger)
 }
