@@ -41,15 +41,7 @@ func sameAnswer(t *testing.T, what string, replies map[string]reply) {
 func TestLocalAPI_Enumeration(t *testing.T) {
 	l := newLocal(t)
 	ctx := context.Background()
-	tn, admin, temp, err := l.deps.Tenancy.CreateTenant(ctx, l.id, "Enum", "admin", l.email("admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	remember(temp)
-	tn.Settings.PINSignup = latchkey.PINSignupWeb
-	if err := l.deps.Store.PutTenantSettings(ctx, tn.ID, tn.Settings); err != nil {
-		t.Fatal(err)
-	}
+	tn, admin := l.pinSignupTenant("Enum")
 	base := "/v1/tenants/" + l.id
 	users := map[string]*latchkey.User{}
 	for _, name := range []string{"known", "locked", "lockedout", "holder"} {

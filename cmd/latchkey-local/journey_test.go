@@ -243,6 +243,23 @@ func TestLocalAPI_PasswordJourney(t *testing.T) {
 	})
 }
 
+// pinSignupTenant creates the test's tenant with PIN-code signup on for web
+// pages, and returns it and its first admin.
+func (l *local) pinSignupTenant(name string) (*latchkey.Tenant, *latchkey.User) {
+	l.t.Helper()
+	ctx := context.Background()
+	_, admin, temp, err := l.deps.Tenancy.CreateTenant(ctx, l.id, name, "admin", l.email("admin"))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	remember(temp)
+	tn, err := l.deps.Tenancy.UpdateSettings(ctx, l.id, "test", "pinSignup=web", func(s *latchkey.Settings) { s.PINSignup = latchkey.PINSignupWeb })
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return tn, admin
+}
+
 func mustTenant(t *testing.T, l *local) *latchkey.Tenant {
 	t.Helper()
 	tn, err := l.deps.Store.GetTenant(context.Background(), l.id)
@@ -264,15 +281,7 @@ func TestLocalAPI_PINSignupJourney(t *testing.T) {
 	l := newLocal(t)
 	ctx := context.Background()
 	l.deps.PINSignup.Limits = pinsignup.Limits{PerAddress: 3, AddressWindow: 15 * time.Minute, PerTenant: 100, TenantWindow: time.Hour}
-	tn, _, temp, err := l.deps.Tenancy.CreateTenant(ctx, l.id, "Journey", "admin", l.email("admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	remember(temp)
-	tn.Settings.PINSignup = latchkey.PINSignupWeb
-	if err := l.deps.Store.PutTenantSettings(ctx, tn.ID, tn.Settings); err != nil {
-		t.Fatal(err)
-	}
+	tn, _ := l.pinSignupTenant("Journey")
 	base := "/v1/tenants/" + l.id
 	adminTok := l.signInNew(l.id, "admin", l.tempPassword(l.email("admin")), "Keeper-pass-2026")
 
