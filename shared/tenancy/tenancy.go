@@ -148,7 +148,6 @@ func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adm
 	if err := s.Store.CreateTenant(ctx, t); err != nil {
 		return nil, nil, "", err
 	}
-	s.Store.Audit(ctx, latchkey.Event(id, "operator", id, latchkey.ActionTenantCreate, latchkey.ResultSuccess, ""))
 	u, pw, err := s.CreateUser(ctx, &t, "operator", NewUser{Username: adminUsername, Email: adminEmail, Roles: []latchkey.Role{latchkey.RoleAdmin}})
 	if err != nil {
 		// A tenant without its first admin is of no use: undo it, so that the
@@ -158,6 +157,9 @@ func (s *Service) CreateTenant(ctx context.Context, id, name, adminUsername, adm
 		}
 		return nil, nil, "", err
 	}
+	// Recorded once the tenant is kept, so an undone creation leaves no
+	// success in its audit log.
+	s.Store.Audit(ctx, latchkey.Event(id, "operator", id, latchkey.ActionTenantCreate, latchkey.ResultSuccess, ""))
 	return &t, u, pw, nil
 }
 
