@@ -121,20 +121,6 @@ func (s *Store) UndoReset(ctx context.Context, tid, uid string, expectedVersion 
 	return nil
 }
 
-// GetTempPassword returns a user's temporary password. It returns ENotFound
-// when there is none or it has expired by the store's clock.
-func (s *Store) GetTempPassword(ctx context.Context, tid, uid string) (*latchkey.TempPassword, error) {
-	var it tempPWItem
-	ok, err := s.get(ctx, userKey(tid, uid), skTempPW, &it)
-	if err != nil {
-		return nil, fmt.Errorf("get temporary password: %w", err)
-	}
-	if !ok || !s.now().Before(it.ExpiresAt) {
-		return nil, latchkey.Errorf(latchkey.ENotFound, "No temporary password.")
-	}
-	return it.temp(), nil
-}
-
 // challengeItem is a CHALLENGE item, keyed by the MAC of its session token.
 type challengeItem struct {
 	PK, SK         string

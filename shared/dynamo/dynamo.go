@@ -45,9 +45,6 @@ func New(api *dynamodb.Client, table string, now latchkey.Clock) *Store {
 	return &Store{api: api, table: table, now: now}
 }
 
-// Table returns the table name.
-func (s *Store) Table() string { return s.table }
-
 // Keys. The tenant is in every key; see docs/data-model.md.
 func tenantKey(tid string) string           { return "TENANT#" + tid }
 func userKey(tid, uid string) string        { return "TENANT#" + tid + "#USER#" + uid }
