@@ -36,9 +36,11 @@ const (
 // response-time floor), so every run measures the same path. A function not
 // named here gets the first events/<function>.*.json.
 var defaultEvents = map[string]string{
-	"sessions":       "sessions.sign-in.json",      // 201: argon2id verification, token
-	"password-reset": "password-reset.unlock.json", // 204: token check, one conditional update
-	"pin-signup":     "pin-signup.generate.json",   // 201: token check, AES-GCM, one transaction
+	"sessions":         "sessions.sign-in.json",      // 201: argon2id verification, token
+	"password-reset":   "password-reset.unlock.json", // 204: token check, one conditional update
+	"pin-signup":       "pin-signup.generate.json",   // 201: token check, AES-GCM, one transaction
+	"accounts":         "accounts.upsert.json",       // 200: token check, E.164 parsing, one update
+	"pin-verification": "pin-verification.get.json",  // 200: token check, one read
 }
 
 // helloEvent is the payload-2.0 event the hello-world function receives.

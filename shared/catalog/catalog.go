@@ -8,6 +8,7 @@ import (
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
+	"github.com/latchkey/latchkey/shared/pinverify"
 	"github.com/latchkey/latchkey/shared/routes"
 )
 
@@ -23,6 +24,7 @@ func Capabilities() []Capability {
 	return []Capability{
 		{Package: modulePath + "/shared/password", Functions: password.Functions},
 		{Package: modulePath + "/shared/pinsignup", Functions: pinsignup.Functions},
+		{Package: modulePath + "/shared/pinverify", Functions: pinverify.Functions},
 	}
 }
 
@@ -34,6 +36,7 @@ func endpoints() []httpapi.Endpoint {
 	var out []httpapi.Endpoint
 	out = append(out, password.Endpoints(nil)...)
 	out = append(out, pinsignup.Endpoints(nil)...)
+	out = append(out, pinverify.Endpoints(nil)...)
 	return out
 }
 

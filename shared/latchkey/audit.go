@@ -30,6 +30,7 @@ const (
 	ActionPINCodeRevoke   Action = "pin_code.revoke"
 	ActionPINCodeEmail    Action = "pin_code.email"
 	ActionSignupPINCode   Action = "signup.pin_code"
+	ActionAccountUpsert   Action = "account.upsert"
 )
 
 // AuditEvent is one security-relevant event in a tenant's audit log, kept one year.
@@ -37,10 +38,10 @@ type AuditEvent struct {
 	TenantID string `json:"tenantId"`
 	// Actor is the user id (or "operator", "anonymous", "system") who acted.
 	Actor string `json:"actor"`
-	// Subject is what was acted on: a user id; the normalized username a
-	// failed user creation asked for; a keyed hash of a username typed at
-	// sign-in or forgot-password that no user holds ("username-mac:…"); or a
-	// source address ("address:…").
+	// Subject is what was acted on: a user id; an account id (account.*);
+	// the normalized username a failed user creation asked for; a keyed hash
+	// of a username typed at sign-in or forgot-password that no user holds
+	// ("username-mac:…"); or a source address ("address:…").
 	Subject string `json:"subject"`
 	Action  Action `json:"action"`
 	Result  string `json:"result"`

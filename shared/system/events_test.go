@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/pinverify"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/system"
 )
@@ -78,7 +79,16 @@ var expected = map[string]outcome{
 	// The tenant allows web signup, but the code in the file is made up (real
 	// ones are random and shown once): the documented answer for a wrong code.
 	"pin-signup.signup.json": {status: http.StatusUnauthorized, code: latchkey.EInvalidPINCode, keys: []string{"error"}},
+	// The fixture holds account acct-1001: the upsert replaces its name and
+	// contacts; the reads find it, with no PIN set yet.
+	"accounts.upsert.json":      {status: http.StatusOK, keys: accountKeys, fields: map[string]any{"id": "acct-1001", "name": "Demo Holdings Ltd"}},
+	"pin-verification.get.json": {status: http.StatusOK, keys: accountKeys, fields: map[string]any{"id": "acct-1001"}},
+	"pin-verification.security-status.json": {status: http.StatusOK, keys: []string{"locked", "pinSet", "verified"},
+		fields: map[string]any{"pinSet": false, "verified": false, "locked": false}},
 }
+
+// accountKeys are the fields of an account in an answer.
+var accountKeys = []string{"contacts", "createdAt", "id", "name", "securityStatus", "updatedAt"}
 
 // sampleEvents returns the names of the payload-2.0 files in events/.
 func sampleEvents(t *testing.T) []string {
@@ -125,7 +135,8 @@ func routeOf(t *testing.T, raw []byte) routes.Route {
 }
 
 // newDemo returns dependencies on a fresh table holding tenant "demo" whose
-// admin "admin" (admin@demo.example) has set samplePassword.
+// admin "admin" (admin@demo.example) has set samplePassword, and account
+// "acct-1001" for the security-PIN events.
 func newDemo(t *testing.T) *system.Deps {
 	t.Helper()
 	ctx := context.Background()
@@ -162,6 +173,13 @@ func newDemo(t *testing.T) *system.Deps {
 		t.Fatalf("give admin a PIN code: %v", err)
 	}
 	testenv.Remember(code)
+	// An account for the security-PIN events.
+	if _, err := d.PINVerify.Upsert(ctx, "demo", admin.ID, "acct-1001", pinverify.AccountInput{
+		Name:     "Demo Holdings",
+		Contacts: []latchkey.Contact{{ID: "c-owner", Name: "Jane Doe", Role: latchkey.ContactOwner, Email: "jane@demo.example"}},
+	}); err != nil {
+		t.Fatalf("create account: %v", err)
+	}
 	return d
 }
 

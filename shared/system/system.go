@@ -20,7 +20,9 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/notify"
 	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/phone"
 	"github.com/latchkey/latchkey/shared/pinsignup"
+	"github.com/latchkey/latchkey/shared/pinverify"
 	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/sns"
@@ -41,6 +43,7 @@ type Deps struct {
 	Passwords *password.Service
 	Tenancy   *tenancy.Service
 	PINSignup *pinsignup.Service
+	PINVerify *pinverify.Service
 }
 
 // NewDeps builds the SDK clients, loads the keys and builds the services.
@@ -76,6 +79,7 @@ func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.
 		Config: c, Logger: logger, Now: now, Keys: keys, Store: store, Notifier: n, Tokens: tokens,
 		Passwords: passwords, Tenancy: ten,
 		PINSignup: &pinsignup.Service{Store: store, Users: ten, Notify: n, HMACKey: keys.HMACKey, DataKey: keys.DataKey, Now: now},
+		PINVerify: &pinverify.Service{Store: store, Now: now, NormalizeMobile: phone.NormalizeE164},
 	}
 }
 
@@ -84,6 +88,7 @@ func (d *Deps) Endpoints() []httpapi.Endpoint {
 	var out []httpapi.Endpoint
 	out = append(out, password.Endpoints(d.Passwords)...)
 	out = append(out, pinsignup.Endpoints(d.PINSignup)...)
+	out = append(out, pinverify.Endpoints(d.PINVerify)...)
 	return out
 }
 

@@ -1,0 +1,24 @@
+// Command pin-verification is the Lambda function serving the security-PIN
+// routes (reading accounts and their security status; account upserts are
+// the accounts function's, which parses mobile numbers). It builds, once
+// per cold start, exactly what they need: the DynamoDB store, the token
+// issuer and the security-PIN service, without the phone-number library. A
+// missing setting stops the start-up with a clear message.
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/pinverify"
+)
+
+func main() {
+	env := app.Must(app.Load(context.Background(), pinverify.FnPINVerification))
+	store, tokens := env.Store(), env.Tokens()
+	svc := &pinverify.Service{Store: store, Now: time.Now}
+	lambda.Start(app.Must(env.Server(pinverify.FnPINVerification, pinverify.Endpoints(svc), tokens, store)).Handle)
+}

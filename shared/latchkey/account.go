@@ -1,0 +1,199 @@
+package latchkey
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ContactRole is what a contact is to an account (PRODUCT.md, "Security PIN
+// and verification codes").
+type ContactRole string
+
+// Contact roles. Security-PIN links go only to owners and authorized contacts.
+const (
+	ContactOwner      ContactRole = "owner"
+	ContactAuthorized ContactRole = "authorized"
+	ContactOther      ContactRole = "other"
+)
+
+// Valid reports whether r is one of the contact roles.
+func (r ContactRole) Valid() bool {
+	return r == ContactOwner || r == ContactAuthorized || r == ContactOther
+}
+
+// MayReceiveLinks reports whether a contact of role r may be sent a
+// security-PIN set-up or reset link: owners and authorized contacts only.
+func (r ContactRole) MayReceiveLinks() bool { return r == ContactOwner || r == ContactAuthorized }
+
+// Limits of an account.
+const (
+	// MaxAccountNameChars bounds an account's and a contact's name.
+	MaxAccountNameChars = 200
+	// MaxContacts is the most contacts an account holds.
+	MaxContacts = 20
+)
+
+// Contact is a person of an account. Its dynamodbav tags are the attribute
+// names of each map in the ACCOUNT item's contacts list.
+type Contact struct {
+	// ID is chosen by the caller: 1 to 64 of [A-Za-z0-9_-], unique within the account.
+	ID   string      `json:"id" dynamodbav:"id"`
+	Name string      `json:"name" dynamodbav:"name"`
+	Role ContactRole `json:"role" dynamodbav:"role"`
+	// Email is required for owners and authorized contacts.
+	Email string `json:"email,omitempty" dynamodbav:"email,omitempty"`
+	// Mobile is optional, in E.164 form once validated.
+	Mobile string `json:"mobile,omitempty" dynamodbav:"mobile,omitempty"`
+}
+
+// Account is a customer account that staff verify callers against, with its
+// contacts and its security-PIN state. Its dynamodbav tags are the
+// attribute names of the ACCOUNT item (shared/dynamo maps accounts from
+// this one struct). An upsert replaces Name and Contacts only: the
+// security-PIN attributes are changed by the security-PIN flows alone.
+type Account struct {
+	TenantID  string    `dynamodbav:"tenantId"`
+	ID        string    `dynamodbav:"accountId"`
+	Name      string    `dynamodbav:"name"`
+	Contacts  []Contact `dynamodbav:"contacts"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+	// UpdatedBy is the user id of the staff member who last upserted it.
+	UpdatedBy string `dynamodbav:"updatedBy"`
+
+	// PINMAC is the keyed HMAC of the security PIN, empty while none is
+	// set; never shown. PINSetAt is when it was set.
+	PINMAC   string     `json:"-" dynamodbav:"pinMac,omitempty"`
+	PINSetAt *time.Time `json:"-" dynamodbav:"pinSetAt,omitempty"`
+	// VerifyFailures counts consecutive wrong PINs; VerifyLockedAt is set
+	// when they reach the limit, and PIN verification stays locked until a
+	// reset link is used.
+	VerifyFailures int        `json:"-" dynamodbav:"verifyFailures,omitempty"`
+	VerifyLockedAt *time.Time `json:"-" dynamodbav:"verifyLockedAt,omitempty"`
+	// VerifiedUntil ends the current verification, by the staff member
+	// VerifiedBy (a user id) with VerifiedMethod ("pin" or "code").
+	VerifiedUntil  *time.Time `json:"-" dynamodbav:"verifiedUntil,omitempty"`
+	VerifiedBy     string     `json:"-" dynamodbav:"verifiedBy,omitempty"`
+	VerifiedMethod string     `json:"-" dynamodbav:"verifiedMethod,omitempty"`
+}
+
+// SecurityStatus is an account's security-PIN state as staff see it.
+// VerifiedUntil, VerifiedBy and Method are set only while Verified.
+type SecurityStatus struct {
+	PINSet        bool       `json:"pinSet"`
+	Verified      bool       `json:"verified"`
+	VerifiedUntil *time.Time `json:"verifiedUntil,omitempty"`
+	VerifiedBy    string     `json:"verifiedBy,omitempty"`
+	Method        string     `json:"method,omitempty"`
+	Locked        bool       `json:"locked"`
+}
+
+// Status returns the account's security status at now: verified only
+// before VerifiedUntil.
+func (a *Account) Status(now time.Time) SecurityStatus {
+	st := SecurityStatus{PINSet: a.PINMAC != "", Locked: a.VerifyLockedAt != nil}
+	if a.VerifiedUntil != nil && now.Before(*a.VerifiedUntil) {
+		until := a.VerifiedUntil.UTC()
+		st.Verified, st.VerifiedUntil, st.VerifiedBy, st.Method = true, &until, a.VerifiedBy, a.VerifiedMethod
+	}
+	return st
+}
+
+// AccountView is an account as the API shows it: never a secret.
+type AccountView struct {
+	ID             string         `json:"id"`
+	Name           string         `json:"name"`
+	Contacts       []Contact      `json:"contacts"`
+	SecurityStatus SecurityStatus `json:"securityStatus"`
+	CreatedAt      time.Time      `json:"createdAt"`
+	UpdatedAt      time.Time      `json:"updatedAt"`
+}
+
+// View returns the API view of a at now.
+func (a *Account) View(now time.Time) AccountView {
+	contacts := a.Contacts
+	if contacts == nil {
+		contacts = []Contact{}
+	}
+	return AccountView{
+		ID: a.ID, Name: a.Name, Contacts: contacts, SecurityStatus: a.Status(now),
+		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
+	}
+}
+
+// maxMobileBytes bounds a mobile number before it is parsed (E.164 is at
+// most 16 characters; separators add a few).
+const maxMobileBytes = 64
+
+// Validate checks an account's id, name and contacts and normalizes them in
+// place: names and e-mail addresses trimmed, mobile numbers in E.164 form by
+// mobile (phone.NormalizeE164, passed in so that this package does not link
+// the phone-number library). It returns EValidation whose message starts
+// with the field at fault, such as "contacts[1].mobile: ...".
+func (a *Account) Validate(mobile func(string) (string, error)) error {
+	if !ValidID(a.ID) {
+		return Errorf(EValidation, "id: The account id must be 1 to 64 of A-Z, a-z, 0-9, _ and -.")
+	}
+	name, err := checkName("name", a.Name)
+	if err != nil {
+		return err
+	}
+	a.Name = name
+	if len(a.Contacts) < 1 || len(a.Contacts) > MaxContacts {
+		return Errorf(EValidation, "contacts: An account has 1 to %d contacts.", MaxContacts)
+	}
+	seen := make(map[string]bool, len(a.Contacts))
+	for i := range a.Contacts {
+		c := &a.Contacts[i]
+		at := fmt.Sprintf("contacts[%d]", i)
+		if !ValidID(c.ID) {
+			return Errorf(EValidation, "%s.id: The contact id must be 1 to 64 of A-Z, a-z, 0-9, _ and -.", at)
+		}
+		if seen[c.ID] {
+			return Errorf(EValidation, "%s.id: Another contact of the account has this id.", at)
+		}
+		seen[c.ID] = true
+		if c.Name, err = checkName(at+".name", c.Name); err != nil {
+			return err
+		}
+		if !c.Role.Valid() {
+			return Errorf(EValidation, "%s.role: The role must be owner, authorized or other.", at)
+		}
+		switch {
+		case strings.TrimSpace(c.Email) != "":
+			if c.Email, err = ValidateEmail(c.Email); err != nil {
+				return Errorf(EValidation, "%s.email: %s", at, ErrorMessage(err))
+			}
+		case c.Role.MayReceiveLinks():
+			return Errorf(EValidation, "%s.email: An e-mail address is required for an owner or authorized contact.", at)
+		default:
+			c.Email = ""
+		}
+		if strings.TrimSpace(c.Mobile) == "" {
+			c.Mobile = ""
+			continue
+		}
+		if len(c.Mobile) > maxMobileBytes {
+			return Errorf(EValidation, "%s.mobile: The mobile number is too long.", at)
+		}
+		if c.Mobile, err = mobile(c.Mobile); err != nil {
+			return Errorf(EValidation, "%s.mobile: %s", at, ErrorMessage(err))
+		}
+	}
+	return nil
+}
+
+// checkName returns a required name of at most MaxAccountNameChars
+// characters, trimmed, or EValidation naming field.
+func checkName(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", Errorf(EValidation, "%s: A name is required.", field)
+	case !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxAccountNameChars:
+		return "", Errorf(EValidation, "%s: A name is at most %d characters.", field, MaxAccountNameChars)
+	}
+	return s, nil
+}
