@@ -273,8 +273,11 @@ func ensureDemo(ctx context.Context, d *system.Deps, state string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("create demo tenant: %w", err)
 	}
-	// The demo shows every capability: PIN-code signup is on for web pages.
-	if _, err := d.Tenancy.UpdateSettings(ctx, t.ID, "operator", "pinSignup=web", func(st *latchkey.Settings) { st.PINSignup = latchkey.PINSignupWeb }); err != nil {
+	// The demo shows every capability: PIN-code signup is on for web pages,
+	// and the security PIN is on.
+	if _, err := d.Tenancy.UpdateSettings(ctx, t.ID, "operator", "pinSignup=web,securityPin=on", func(st *latchkey.Settings) {
+		st.PINSignup, st.SecurityPIN = latchkey.PINSignupWeb, true
+	}); err != nil {
 		return "", fmt.Errorf("demo tenant settings: %w", err)
 	}
 	text := fmt.Sprintf("  Admin        username %q, temporary password %q (valid 48 h, e-mailed to %s)\n", u.Username, pw, u.Email)

@@ -5,7 +5,7 @@
 //
 //	latchkey tenants create -id acme -name "Acme Ltd" -admin-username alice -admin-email alice@acme.example
 //	latchkey tenants list
-//	latchkey tenants set -id acme -pin-signup web
+//	latchkey tenants set -id acme -pin-signup web -security-pin on
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/latchkey/latchkey/shared/app"
@@ -26,7 +27,7 @@ import (
 const usage = `usage:
   latchkey tenants create -id ID [-name NAME] -admin-username USERNAME -admin-email EMAIL
   latchkey tenants list
-  latchkey tenants set -id ID -pin-signup off|web|all
+  latchkey tenants set -id ID [-pin-signup off|web|all] [-security-pin on|off]
 
 Environment: TABLE_NAME, SENDER_EMAIL, SECRET_ARN (AWS) or SECRETS_FILE (local),
 and DYNAMODB_ENDPOINT / SES_ENDPOINT for the local stack; AWS credentials and
@@ -87,17 +88,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.SetOutput(stderr)
 		id := fs.String("id", "", "tenant id")
 		pinSignup := fs.String("pin-signup", "", "which clients may use PIN-code signup: off, web or all")
+		securityPIN := fs.String("security-pin", "", "the security-PIN feature: on or off")
 		if err := fs.Parse(args[2:]); err != nil {
 			return err
 		}
-		if *pinSignup == "" {
-			return errors.New("nothing to set: give -pin-signup off|web|all")
+		if *pinSignup == "" && *securityPIN == "" {
+			return errors.New("nothing to set: give -pin-signup off|web|all and/or -security-pin on|off")
 		}
-		t, err := d.Tenancy.UpdateSettings(ctx, *id, "operator", "pinSignup="+*pinSignup, func(st *latchkey.Settings) { st.PINSignup = *pinSignup })
+		var pinOn bool
+		switch *securityPIN {
+		case "", "off":
+		case "on":
+			pinOn = true
+		default:
+			return errors.New("-security-pin must be on or off")
+		}
+		var reasons []string
+		if *pinSignup != "" {
+			reasons = append(reasons, "pinSignup="+*pinSignup)
+		}
+		if *securityPIN != "" {
+			reasons = append(reasons, "securityPin="+*securityPIN)
+		}
+		t, err := d.Tenancy.UpdateSettings(ctx, *id, "operator", strings.Join(reasons, ","), func(st *latchkey.Settings) {
+			if *pinSignup != "" {
+				st.PINSignup = *pinSignup
+			}
+			if *securityPIN != "" {
+				st.SecurityPIN = pinOn
+			}
+		})
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "tenant %s: pinSignup is %s\n", t.ID, t.Settings.PINSignup)
+		fmt.Fprintf(stdout, "tenant %s: pinSignup is %s, securityPin is %s\n", t.ID, t.Settings.PINSignup, map[bool]string{true: "on", false: "off"}[t.Settings.SecurityPIN])
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)

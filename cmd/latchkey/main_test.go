@@ -59,8 +59,18 @@ func TestRun_Tenants(t *testing.T) {
 		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-signup", "web"}, &o, &e); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(o.String(), "pinSignup is web") {
+		if !strings.Contains(o.String(), "pinSignup is web, securityPin is off") {
 			t.Errorf("got %q", o.String())
+		}
+		o.Reset()
+		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-security-pin", "on"}, &o, &e); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(o.String(), "pinSignup is web, securityPin is on") {
+			t.Errorf("security pin on: got %q", o.String())
+		}
+		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-security-pin", "maybe"}, &o, &e); err == nil {
+			t.Error("-security-pin maybe: got nil error")
 		}
 		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-signup", "sometimes"}, &o, &e); err == nil {
 			t.Error("a bad value: got nil error")

@@ -1,9 +1,11 @@
 // Command pin-verification is the Lambda function serving the security-PIN
-// routes (reading accounts and their security status; account upserts are
-// the accounts function's, which parses mobile numbers). It builds, once
-// per cold start, exactly what they need: the DynamoDB store, the token
-// issuer and the security-PIN service, without the phone-number library. A
-// missing setting stops the start-up with a clear message.
+// routes (reading accounts and their security status, sending set-up and
+// reset links and setting the PIN from a link; account upserts are the
+// accounts function's, which parses mobile numbers). It builds, once per
+// cold start, exactly what they need: the DynamoDB store, the token issuer,
+// the notifier with SES for e-mail and SNS for SMS, and the security-PIN
+// service, without the phone-number library. A missing setting stops the
+// start-up with a clear message.
 package main
 
 import (
@@ -14,11 +16,16 @@ import (
 
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/pinverify"
+	"github.com/latchkey/latchkey/shared/sns"
 )
 
 func main() {
 	env := app.Must(app.Load(context.Background(), pinverify.FnPINVerification))
 	store, tokens := env.Store(), env.Tokens()
-	svc := &pinverify.Service{Store: store, Now: time.Now}
+	n := env.Notifier(store)
+	n.SMS = sns.New(sns.NewClientFrom(env.AWS, env.Config.SNSEndpoint), env.Config.SMSSenderID)
+	svc := &pinverify.Service{
+		Store: store, Notify: n, HMACKey: env.Keys.HMACKey, PublicBaseURL: env.Config.PublicBaseURL, Now: time.Now,
+	}
 	lambda.Start(app.Must(env.Server(pinverify.FnPINVerification, pinverify.Endpoints(svc), tokens, store)).Handle)
 }

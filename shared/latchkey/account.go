@@ -77,6 +77,53 @@ type Account struct {
 	VerifiedUntil  *time.Time `json:"-" dynamodbav:"verifiedUntil,omitempty"`
 	VerifiedBy     string     `json:"-" dynamodbav:"verifiedBy,omitempty"`
 	VerifiedMethod string     `json:"-" dynamodbav:"verifiedMethod,omitempty"`
+	// LinkMAC is the MAC of the account's one valid security-PIN set-up or
+	// reset link (see PINLink); a newer link replaces it, so an older link
+	// stops working, and setting the PIN removes it.
+	LinkMAC string `json:"-" dynamodbav:"linkMac,omitempty"`
+}
+
+// Security-PIN link purposes: a set-up link while the account has no PIN, a
+// reset link once it has one.
+const (
+	PINLinkSetup = "setup"
+	PINLinkReset = "reset"
+)
+
+// PINLink is a security-PIN set-up or reset link sent to a contact of an
+// account. Only the MAC of its token is stored (as the key of its item);
+// the token itself is in the link alone. It is valid before ExpiresAt while
+// the account still names it (Account.LinkMAC).
+type PINLink struct {
+	TenantID  string    `dynamodbav:"tenantId"`
+	AccountID string    `dynamodbav:"accountId"`
+	ContactID string    `dynamodbav:"contactId"`
+	Purpose   string    `dynamodbav:"purpose"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	ExpiresAt time.Time `dynamodbav:"expiresAt"`
+	// CreatedBy is the staff member who sent it.
+	CreatedBy string `dynamodbav:"createdBy"`
+}
+
+// Contact returns the account's contact with id, if any.
+func (a *Account) Contact(id string) (Contact, bool) {
+	for _, c := range a.Contacts {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Contact{}, false
+}
+
+// MaskMobile masks an E.164 number for display, keeping the "+", the first
+// two and the last three digits: +447911123456 becomes +44*******456.
+// Numbers too short to mask so are all stars but the "+".
+func MaskMobile(m string) string {
+	digits := strings.TrimPrefix(m, "+")
+	if len(digits) < 7 {
+		return "+" + strings.Repeat("*", len(digits))
+	}
+	return "+" + digits[:2] + strings.Repeat("*", len(digits)-5) + digits[len(digits)-3:]
 }
 
 // SecurityStatus is an account's security-PIN state as staff see it.

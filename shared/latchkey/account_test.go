@@ -64,3 +64,28 @@ func TestAccount_Validate(t *testing.T) {
 		t.Errorf("bad id: got %v, want validation_failed naming id", err)
 	}
 }
+
+func TestMaskMobile(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"+447911123456", "+44*******456"},
+		{"+14155550100", "+14******100"},
+		{"+1234567", "+12**567"},
+		{"+123456", "+******"},
+	} {
+		if got := latchkey.MaskMobile(tt.in); got != tt.want {
+			t.Errorf("MaskMobile(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSettings_PINLinkTTL(t *testing.T) {
+	if got := latchkey.DefaultSettings().PINLinkTTL(); got != 24*time.Hour {
+		t.Errorf("default: got %v, want 24h", got)
+	}
+	if got := (latchkey.Settings{}).PINLinkTTL(); got != 24*time.Hour {
+		t.Errorf("unset: got %v, want 24h", got)
+	}
+	if got := (latchkey.Settings{PINLinkHours: 2}).PINLinkTTL(); got != 2*time.Hour {
+		t.Errorf("2 hours: got %v, want 2h", got)
+	}
+}

@@ -31,6 +31,8 @@ const (
 	ActionPINCodeEmail    Action = "pin_code.email"
 	ActionSignupPINCode   Action = "signup.pin_code"
 	ActionAccountUpsert   Action = "account.upsert"
+	ActionPINLinkSent     Action = "security_pin.link_sent"
+	ActionSecurityPINSet  Action = "security_pin.set"
 )
 
 // AuditEvent is one security-relevant event in a tenant's audit log, kept one year.

@@ -24,6 +24,14 @@ const (
 	EInvalidPINCode     = "invalid_pin_code"
 	EForbidden          = "forbidden"
 	EPINSignupDisabled  = "pin_signup_disabled"
+	// ESecurityPINDisabled: the tenant has the security-PIN feature off.
+	ESecurityPINDisabled = "security_pin_disabled"
+	// EContactNotAllowed: security-PIN links go to owners and authorized contacts only.
+	EContactNotAllowed = "contact_not_allowed"
+	// EPINMismatch: the PIN and its confirmation differ.
+	EPINMismatch = "pin_mismatch"
+	// EPINTooSimple: the PIN is all one digit or a straight run.
+	EPINTooSimple       = "pin_too_simple"
 	ENotFound           = "not_found"
 	ERouteNotFound      = "route_not_found"
 	EMethodNotAllowed   = "method_not_allowed"
@@ -41,30 +49,34 @@ const (
 
 // codeStatus is the one table from error code to HTTP status.
 var codeStatus = map[string]int{
-	EBadRequest:         http.StatusBadRequest,
-	EInvalidJSON:        http.StatusBadRequest,
-	EValidation:         http.StatusBadRequest,
-	EPasswordPolicy:     http.StatusBadRequest,
-	EBodyTooLarge:       http.StatusRequestEntityTooLarge,
-	EUnauthorized:       http.StatusUnauthorized,
-	EInvalidCredentials: http.StatusUnauthorized,
-	EInvalidSession:     http.StatusUnauthorized,
-	EInvalidPINCode:     http.StatusUnauthorized,
-	EForbidden:          http.StatusForbidden,
-	EPINSignupDisabled:  http.StatusForbidden,
-	ENotFound:           http.StatusNotFound,
-	ERouteNotFound:      http.StatusNotFound,
-	EMethodNotAllowed:   http.StatusMethodNotAllowed,
-	EConflict:           http.StatusConflict,
-	EUsernameTaken:      http.StatusConflict,
-	ETenantExists:       http.StatusConflict,
-	ENoEmail:            http.StatusConflict,
-	EGone:               http.StatusGone,
-	EAccountLocked:      http.StatusLocked,
-	ERateLimited:        http.StatusTooManyRequests,
-	EUnsupportedMedia:   http.StatusUnsupportedMediaType,
-	EInternal:           http.StatusInternalServerError,
-	EServiceUnavailable: http.StatusServiceUnavailable,
+	EBadRequest:          http.StatusBadRequest,
+	EInvalidJSON:         http.StatusBadRequest,
+	EValidation:          http.StatusBadRequest,
+	EPasswordPolicy:      http.StatusBadRequest,
+	EBodyTooLarge:        http.StatusRequestEntityTooLarge,
+	EUnauthorized:        http.StatusUnauthorized,
+	EInvalidCredentials:  http.StatusUnauthorized,
+	EInvalidSession:      http.StatusUnauthorized,
+	EInvalidPINCode:      http.StatusUnauthorized,
+	EForbidden:           http.StatusForbidden,
+	EPINSignupDisabled:   http.StatusForbidden,
+	ESecurityPINDisabled: http.StatusForbidden,
+	EContactNotAllowed:   http.StatusConflict,
+	EPINMismatch:         http.StatusBadRequest,
+	EPINTooSimple:        http.StatusBadRequest,
+	ENotFound:            http.StatusNotFound,
+	ERouteNotFound:       http.StatusNotFound,
+	EMethodNotAllowed:    http.StatusMethodNotAllowed,
+	EConflict:            http.StatusConflict,
+	EUsernameTaken:       http.StatusConflict,
+	ETenantExists:        http.StatusConflict,
+	ENoEmail:             http.StatusConflict,
+	EGone:                http.StatusGone,
+	EAccountLocked:       http.StatusLocked,
+	ERateLimited:         http.StatusTooManyRequests,
+	EUnsupportedMedia:    http.StatusUnsupportedMediaType,
+	EInternal:            http.StatusInternalServerError,
+	EServiceUnavailable:  http.StatusServiceUnavailable,
 }
 
 // Error is the coded error of the domain. Code is machine-readable and stable,

@@ -88,6 +88,24 @@ type Settings struct {
 	PINSignup string `json:"pinSignup"`
 	// SenderEmail overrides the deployment's default From address.
 	SenderEmail string `json:"senderEmail,omitempty"`
+	// SecurityPIN switches the security-PIN feature (set-up and reset links,
+	// PIN verification) on; off by default.
+	SecurityPIN bool `json:"securityPin"`
+	// PINLinkHours is how long a security-PIN set-up or reset link is valid
+	// (24 by default; 0, as in tenants created before the setting, means 24).
+	PINLinkHours int `json:"pinLinkHours"`
+}
+
+// DefaultPINLinkHours is how long a security-PIN link is valid unless the
+// tenant says otherwise.
+const DefaultPINLinkHours = 24
+
+// PINLinkTTL returns how long the tenant's security-PIN links are valid.
+func (s Settings) PINLinkTTL() time.Duration {
+	if s.PINLinkHours <= 0 {
+		return DefaultPINLinkHours * time.Hour
+	}
+	return time.Duration(s.PINLinkHours) * time.Hour
 }
 
 // DefaultSettings returns the settings a new tenant starts with (PRODUCT.md).
@@ -104,6 +122,8 @@ func DefaultSettings() Settings {
 		UsernameInResetEmail: false,
 		ResetRequestsPerHour: 3,
 		PINSignup:            PINSignupOff,
+		SecurityPIN:          false,
+		PINLinkHours:         DefaultPINLinkHours,
 	}
 }
 

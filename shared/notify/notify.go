@@ -49,6 +49,9 @@ func (n *Notifier) Email(ctx context.Context, t *latchkey.Tenant, to, name strin
 
 // Text renders template name's SMS part for tenant t and sends it to the E.164 number to.
 func (n *Notifier) Text(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) error {
+	if n.SMS == nil {
+		return fmt.Errorf("send %s: this notifier sends no SMS", name)
+	}
 	r, err := n.render(ctx, t, name, fields)
 	if err != nil {
 		return err

@@ -39,6 +39,9 @@ func Endpoints(s *Service) []httpapi.Endpoint {
 		{Route: routes.Route{Method: "PUT", Path: "/accounts/{accountId}", Function: FnAccounts, Roles: routes.Staff, Summary: "Create an account or replace its name and contacts"}, Handle: s.httpUpsert},
 		{Route: routes.Route{Method: "GET", Path: "/accounts/{accountId}", Function: FnPINVerification, Roles: routes.Staff, Summary: "Read an account with its contacts and security status"}, Handle: s.httpGet},
 		{Route: routes.Route{Method: "GET", Path: "/accounts/{accountId}/security-status", Function: FnPINVerification, Roles: routes.Staff, Summary: "Read an account's security status"}, Handle: s.httpStatus},
+		{Route: routes.Route{Method: "POST", Path: "/accounts/{accountId}/security-pin/links", Function: FnPINVerification, Roles: routes.Staff, Summary: "Send a contact a security-PIN set-up or reset link"}, Handle: s.httpSendLink},
+		{Route: routes.Route{Method: "GET", Path: "/security-pin/links/{token}", Function: FnPINVerification, Summary: "Read what a security-PIN link is for"}, Handle: s.httpLinkInfo},
+		{Route: routes.Route{Method: "POST", Path: "/security-pin/links/{token}", Function: FnPINVerification, Summary: "Set the security PIN with a link"}, Handle: s.httpSetPIN},
 	}
 }
 
@@ -71,4 +74,40 @@ func (s *Service) httpStatus(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return httpapi.Response{}, err
 	}
 	return httpapi.Response{Status: http.StatusOK, Body: st}, nil
+}
+
+func (s *Service) httpSendLink(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in struct {
+		ContactID string `json:"contactId"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
+	}
+	out, err := s.SendLink(ctx, r.Tenant, r.Caller.User.ID, r.Params["accountId"], in.ContactID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusAccepted, Body: out}, nil
+}
+
+func (s *Service) httpLinkInfo(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	out, err := s.LinkInfo(ctx, r.Tenant, r.Params["token"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusOK, Body: out}, nil
+}
+
+func (s *Service) httpSetPIN(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in struct {
+		PIN        string `json:"pin"`
+		PINConfirm string `json:"pinConfirm"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := s.SetPIN(ctx, r.Tenant, r.Params["token"], in.PIN, in.PINConfirm); err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusOK, Body: map[string]string{"status": "setup_complete"}}, nil
 }

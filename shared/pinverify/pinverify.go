@@ -1,15 +1,18 @@
 // Package pinverify is the security-PIN capability (PRODUCT.md, "Security
 // PIN and verification codes"): customer accounts with their contacts, whose
-// callers staff verify by a security PIN or a one-time code. This first
-// slice holds the accounts and their security status; set-up and reset
-// links, PIN verification and codes build on the account item it keeps.
+// callers staff verify by a security PIN or a one-time code. It holds the
+// accounts and their security status, and the set-up and reset links by
+// which a contact sets the account's PIN (links.go); PIN verification and
+// codes build on the account item it keeps.
 package pinverify
 
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
+	"github.com/latchkey/latchkey/shared/notify"
 )
 
 // Store is what the security-PIN capability needs from storage;
@@ -21,12 +24,32 @@ type Store interface {
 	// keeping its security-PIN state, and returns it as stored.
 	PutAccount(ctx context.Context, a latchkey.Account) (*latchkey.Account, error)
 	Audit(ctx context.Context, e latchkey.AuditEvent)
+
+	// GetTenant returns ENotFound.
+	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
+	// PutPINLink stores a link and names it on its account, cancelling the
+	// link prevMAC; it returns ENotFound or EConflict.
+	PutPINLink(ctx context.Context, l latchkey.PINLink, mac, prevMAC string) error
+	// GetPINLink returns EGone for an unknown or expired link.
+	GetPINLink(ctx context.Context, tid, mac string) (*latchkey.PINLink, error)
+	// UsePINLink consumes the link and sets the account's PIN MAC in one
+	// transaction, with audit; it returns EGone.
+	UsePINLink(ctx context.Context, l *latchkey.PINLink, mac, pinMAC string, now time.Time, audit latchkey.AuditEvent) error
 }
 
-// Service keeps accounts and reports their security status.
+// Service keeps accounts, reports their security status and sends and
+// honours security-PIN set-up and reset links.
 type Service struct {
 	Store Store
-	Now   latchkey.Clock
+	// Notify sends the links by e-mail and, when it has an SMS sender and
+	// the contact a mobile number, by SMS.
+	Notify *notify.Notifier
+	// HMACKey keys the MACs of link tokens and PINs.
+	HMACKey []byte
+	// PublicBaseURL is where the public pages are served; a link is
+	// PublicBaseURL + "/security-pin#" + token.
+	PublicBaseURL string
+	Now           latchkey.Clock
 	// NormalizeMobile parses a mobile number to E.164 (phone.NormalizeE164).
 	// Only the accounts function, which upserts accounts, sets it: the
 	// phone-number library's package init costs ~8 ms and ~5 MiB of every

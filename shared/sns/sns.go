@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
-	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
 
@@ -72,16 +71,14 @@ func (s *Sender) SendSMS(ctx context.Context, m latchkey.SMS) (string, error) {
 	return aws.ToString(out.MessageId), nil
 }
 
-// NewClient returns an SNS client from the standard AWS configuration chain,
-// or, when endpoint is set, one pointed at it with fixed local credentials.
-func NewClient(ctx context.Context, endpoint string) (*sns.Client, error) {
-	cfg, err := awscfg.Load(ctx, endpoint)
-	if err != nil {
-		return nil, err
-	}
+// NewClientFrom returns an SNS client on cfg, pointed at endpoint when it
+// is set (the local SMS outbox). Functions build it on their one AWS
+// configuration (app.AWSFromEnv), so they never link the SDK's config
+// package.
+func NewClientFrom(cfg aws.Config, endpoint string) *sns.Client {
 	return sns.NewFromConfig(cfg, func(o *sns.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	}), nil
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/phone"
@@ -15,11 +16,11 @@ import (
 func TestSender_SendSMS(t *testing.T) {
 	ctx := context.Background()
 	box := testenv.NewOutbox(t)
-	client, err := sns.NewClient(ctx, box.Endpoint())
+	cfg, err := awscfg.Load(ctx, box.Endpoint())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sns.New(client, "Latchkey")
+	s := sns.New(sns.NewClientFrom(cfg, box.Endpoint()), "Latchkey")
 
 	t.Run("transactional SMS to an E.164 number", func(t *testing.T) {
 		id, err := s.SendSMS(ctx, latchkey.SMS{To: "+447911123456", Body: "Your code: 123456"})

@@ -85,6 +85,14 @@ var expected = map[string]outcome{
 	"pin-verification.get.json": {status: http.StatusOK, keys: accountKeys, fields: map[string]any{"id": "acct-1001"}},
 	"pin-verification.security-status.json": {status: http.StatusOK, keys: []string{"locked", "pinSet", "verified"},
 		fields: map[string]any{"pinSet": false, "verified": false, "locked": false}},
+	// The tenant has the security PIN on and acct-1001's owner an e-mail
+	// address (no mobile): a set-up link goes by e-mail only.
+	"pin-verification.link-send.json": {status: http.StatusAccepted, keys: []string{"expiresAt", "purpose", "sentTo"},
+		fields: map[string]any{"purpose": "setup"}},
+	// Link tokens are random and sent only to the contact, so the token in
+	// these files is made up: the documented answer for an unknown link.
+	"pin-verification.link-get.json": {status: http.StatusGone, code: latchkey.EGone, keys: []string{"error"}},
+	"pin-verification.link-set.json": {status: http.StatusGone, code: latchkey.EGone, keys: []string{"error"}},
 }
 
 // accountKeys are the fields of an account in an answer.
@@ -155,12 +163,14 @@ func newDemo(t *testing.T) *system.Deps {
 	if _, err := d.Passwords.CompleteNewPassword(ctx, "demo", res.Session, samplePassword); err != nil {
 		t.Fatalf("set admin's password: %v", err)
 	}
-	// PIN-code signup from the web pages, and admin holds a PIN code.
+	// PIN-code signup from the web pages, the security PIN on, and admin
+	// holds a PIN code.
 	tn, err := d.Store.GetTenant(ctx, "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tn.Settings.PINSignup = latchkey.PINSignupWeb
+	tn.Settings.SecurityPIN = true
 	if err := d.Store.PutTenantSettings(ctx, "demo", tn.Settings); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ package system
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -60,12 +59,8 @@ func NewDeps(ctx context.Context, c app.Config, logger *slog.Logger) (*Deps, err
 	if err != nil {
 		return nil, err
 	}
-	snsClient, err := sns.NewClient(ctx, c.SNSEndpoint)
-	if err != nil {
-		return nil, fmt.Errorf("sns client: %w", err)
-	}
 	return Build(c, logger, time.Now, keys, dynamo.New(dynamo.NewClientFrom(cfg, c.DynamoEndpoint), c.TableName, time.Now),
-		ses.New(ses.NewClientFrom(cfg, c.SESEndpoint), c.SenderEmail), sns.New(snsClient, c.SMSSenderID)), nil
+		ses.New(ses.NewClientFrom(cfg, c.SESEndpoint), c.SenderEmail), sns.New(sns.NewClientFrom(cfg, c.SNSEndpoint), c.SMSSenderID)), nil
 }
 
 // Build assembles the services from ready adapters; tests use it with their
@@ -79,7 +74,10 @@ func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.
 		Config: c, Logger: logger, Now: now, Keys: keys, Store: store, Notifier: n, Tokens: tokens,
 		Passwords: passwords, Tenancy: ten,
 		PINSignup: &pinsignup.Service{Store: store, Users: ten, Notify: n, HMACKey: keys.HMACKey, DataKey: keys.DataKey, Now: now},
-		PINVerify: &pinverify.Service{Store: store, Now: now, NormalizeMobile: phone.NormalizeE164},
+		PINVerify: &pinverify.Service{
+			Store: store, Notify: n, HMACKey: keys.HMACKey, PublicBaseURL: c.PublicBaseURL, Now: now,
+			NormalizeMobile: phone.NormalizeE164,
+		},
 	}
 }
 

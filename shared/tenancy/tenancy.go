@@ -195,5 +195,8 @@ func ValidateSettings(st latchkey.Settings) error {
 	default:
 		return latchkey.Errorf(latchkey.EValidation, "pinSignup must be off, web or all.")
 	}
+	if st.PINLinkHours < 0 || st.PINLinkHours > 168 {
+		return latchkey.Errorf(latchkey.EValidation, "pinLinkHours must be 1 to 168 (0 means the default, 24).")
+	}
 	return nil
 }
