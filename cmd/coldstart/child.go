@@ -12,8 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey/shared/devstack"
 )
 
 // stepTimeout bounds each wait on a function: its init, each invocation,
@@ -79,7 +80,7 @@ func ColdStart(ctx context.Context, p Program, event []byte) (Sample, error) {
 	cmd := exec.Command(p.Bootstrap)
 	cmd.Dir = filepath.Dir(p.Bootstrap)
 	cmd.Env = append(lambdaEnv(p.Name, api.Addr(), cmd.Dir), p.Env...)
-	out := &tailWriter{}
+	out := &devstack.TailBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = procAttr()
 
@@ -92,7 +93,7 @@ func ColdStart(ctx context.Context, p Program, event []byte) (Sample, error) {
 	exited := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
-		cancel(fmt.Errorf("%s exited (%v); its output:\n%s", p.Name, err, out.String()))
+		cancel(fmt.Errorf("%s exited (%v); its output:\n%s", p.Name, err, strings.TrimSpace(out.String())))
 		close(exited)
 	}()
 	defer func() {
@@ -185,26 +186,4 @@ func procStatus(pid int, field string) (int64, error) {
 		return kb * 1024, nil
 	}
 	return 0, errors.New("no " + field + " in /proc/" + strconv.Itoa(pid) + "/status")
-}
-
-// tailWriter keeps the last 4 KiB of a child's output for error messages.
-type tailWriter struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > 4096 {
-		t.b = t.b[len(t.b)-4096:]
-	}
-	return len(p), nil
-}
-
-func (t *tailWriter) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.b))
 }

@@ -98,7 +98,7 @@ type Process struct {
 	endpoint string
 	cmd      *exec.Cmd
 	done     chan struct{}
-	out      *tailBuffer
+	out      *TailBuffer
 	stopOnce sync.Once
 }
 
@@ -146,7 +146,7 @@ func FreePort() (int, error) {
 
 // start runs cmd in its own process group and waits until ready succeeds.
 func start(ctx context.Context, name string, port int, cmd *exec.Cmd, log io.Writer, ready func(endpoint string) bool) (*Process, error) {
-	p := &Process{name: name, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{}), out: &tailBuffer{}}
+	p := &Process{name: name, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{}), out: &TailBuffer{}}
 	w := io.Writer(p.out)
 	if log != nil {
 		w = io.MultiWriter(p.out, log)
@@ -320,13 +320,14 @@ func FetchEmails(ctx context.Context, endpoint string) ([]ReceivedEmail, error) 
 	return out, nil
 }
 
-// tailBuffer keeps the last 8 KiB written to it.
-type tailBuffer struct {
+// TailBuffer keeps the last 8 KiB written to it: a child process's output,
+// for error messages. It is safe for concurrent writes.
+type TailBuffer struct {
 	mu sync.Mutex
 	b  []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.b = append(t.b, p...)
@@ -336,7 +337,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
+func (t *TailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.b)
