@@ -33,6 +33,16 @@ const (
 	ActionAccountUpsert   Action = "account.upsert"
 	ActionPINLinkSent     Action = "security_pin.link_sent"
 	ActionSecurityPINSet  Action = "security_pin.set"
+	// ActionSecurityPINVerify is an agent's check of a security PIN; its
+	// failures at the limit are ActionSecurityPINLocked.
+	ActionSecurityPINVerify Action = "security_pin.verify"
+	ActionSecurityPINLocked Action = "security_pin.locked"
+	ActionCodeSent          Action = "verification_code.sent"
+	ActionCodeVerify        Action = "verification_code.verify"
+	// ActionUserPINSet is an admin setting a user's PIN; ActionUserPINChange
+	// the user changing their own.
+	ActionUserPINSet    Action = "user_pin.set"
+	ActionUserPINChange Action = "user_pin.change"
 )
 
 // AuditEvent is one security-relevant event in a tenant's audit log, kept one year.

@@ -31,7 +31,15 @@ const (
 	// EPINMismatch: the PIN and its confirmation differ.
 	EPINMismatch = "pin_mismatch"
 	// EPINTooSimple: the PIN is all one digit or a straight run.
-	EPINTooSimple       = "pin_too_simple"
+	EPINTooSimple = "pin_too_simple"
+	// EPINNotSet: the account has no security PIN to verify.
+	EPINNotSet = "pin_not_set"
+	// EPINVerificationLocked: 5 consecutive wrong security PINs; a reset
+	// link ends it.
+	EPINVerificationLocked = "pin_verification_locked"
+	// ECodeGone: no live verification code (none sent, used, expired,
+	// replaced by a newer one, or out of attempts).
+	ECodeGone           = "code_gone"
 	ENotFound           = "not_found"
 	ERouteNotFound      = "route_not_found"
 	EMethodNotAllowed   = "method_not_allowed"
@@ -49,34 +57,37 @@ const (
 
 // codeStatus is the one table from error code to HTTP status.
 var codeStatus = map[string]int{
-	EBadRequest:          http.StatusBadRequest,
-	EInvalidJSON:         http.StatusBadRequest,
-	EValidation:          http.StatusBadRequest,
-	EPasswordPolicy:      http.StatusBadRequest,
-	EBodyTooLarge:        http.StatusRequestEntityTooLarge,
-	EUnauthorized:        http.StatusUnauthorized,
-	EInvalidCredentials:  http.StatusUnauthorized,
-	EInvalidSession:      http.StatusUnauthorized,
-	EInvalidPINCode:      http.StatusUnauthorized,
-	EForbidden:           http.StatusForbidden,
-	EPINSignupDisabled:   http.StatusForbidden,
-	ESecurityPINDisabled: http.StatusForbidden,
-	EContactNotAllowed:   http.StatusConflict,
-	EPINMismatch:         http.StatusBadRequest,
-	EPINTooSimple:        http.StatusBadRequest,
-	ENotFound:            http.StatusNotFound,
-	ERouteNotFound:       http.StatusNotFound,
-	EMethodNotAllowed:    http.StatusMethodNotAllowed,
-	EConflict:            http.StatusConflict,
-	EUsernameTaken:       http.StatusConflict,
-	ETenantExists:        http.StatusConflict,
-	ENoEmail:             http.StatusConflict,
-	EGone:                http.StatusGone,
-	EAccountLocked:       http.StatusLocked,
-	ERateLimited:         http.StatusTooManyRequests,
-	EUnsupportedMedia:    http.StatusUnsupportedMediaType,
-	EInternal:            http.StatusInternalServerError,
-	EServiceUnavailable:  http.StatusServiceUnavailable,
+	EBadRequest:            http.StatusBadRequest,
+	EInvalidJSON:           http.StatusBadRequest,
+	EValidation:            http.StatusBadRequest,
+	EPasswordPolicy:        http.StatusBadRequest,
+	EBodyTooLarge:          http.StatusRequestEntityTooLarge,
+	EUnauthorized:          http.StatusUnauthorized,
+	EInvalidCredentials:    http.StatusUnauthorized,
+	EInvalidSession:        http.StatusUnauthorized,
+	EInvalidPINCode:        http.StatusUnauthorized,
+	EForbidden:             http.StatusForbidden,
+	EPINSignupDisabled:     http.StatusForbidden,
+	ESecurityPINDisabled:   http.StatusForbidden,
+	EContactNotAllowed:     http.StatusConflict,
+	EPINMismatch:           http.StatusBadRequest,
+	EPINTooSimple:          http.StatusBadRequest,
+	EPINNotSet:             http.StatusConflict,
+	EPINVerificationLocked: http.StatusLocked,
+	ECodeGone:              http.StatusGone,
+	ENotFound:              http.StatusNotFound,
+	ERouteNotFound:         http.StatusNotFound,
+	EMethodNotAllowed:      http.StatusMethodNotAllowed,
+	EConflict:              http.StatusConflict,
+	EUsernameTaken:         http.StatusConflict,
+	ETenantExists:          http.StatusConflict,
+	ENoEmail:               http.StatusConflict,
+	EGone:                  http.StatusGone,
+	EAccountLocked:         http.StatusLocked,
+	ERateLimited:           http.StatusTooManyRequests,
+	EUnsupportedMedia:      http.StatusUnsupportedMediaType,
+	EInternal:              http.StatusInternalServerError,
+	EServiceUnavailable:    http.StatusServiceUnavailable,
 }
 
 // Error is the coded error of the domain. Code is machine-readable and stable,

@@ -94,6 +94,25 @@ type Settings struct {
 	// PINLinkHours is how long a security-PIN set-up or reset link is valid
 	// (24 by default; 0, as in tenants created before the setting, means 24).
 	PINLinkHours int `json:"pinLinkHours"`
+	// VerificationMinutes is how long an account stays verified after a
+	// right security PIN or verification code (60 by default; 0, as in
+	// tenants created before the setting, means 60).
+	VerificationMinutes int `json:"verificationMinutes"`
+	// PINSignIn lets users sign in with username and user PIN (mobile); off
+	// by default.
+	PINSignIn bool `json:"pinSignIn"`
+}
+
+// DefaultVerificationMinutes is how long a verification lasts unless the
+// tenant says otherwise.
+const DefaultVerificationMinutes = 60
+
+// VerificationTTL returns how long an account stays verified.
+func (s Settings) VerificationTTL() time.Duration {
+	if s.VerificationMinutes <= 0 {
+		return DefaultVerificationMinutes * time.Minute
+	}
+	return time.Duration(s.VerificationMinutes) * time.Minute
 }
 
 // DefaultPINLinkHours is how long a security-PIN link is valid unless the
@@ -124,6 +143,8 @@ func DefaultSettings() Settings {
 		PINSignup:            PINSignupOff,
 		SecurityPIN:          false,
 		PINLinkHours:         DefaultPINLinkHours,
+		VerificationMinutes:  DefaultVerificationMinutes,
+		PINSignIn:            false,
 	}
 }
 
@@ -179,6 +200,13 @@ type User struct {
 	// It is distinct from the lockout after failed sign-ins, which is
 	// counted per username key.
 	LockedAt *time.Time `json:"lockedAt,omitempty" dynamodbav:"lockedAt,omitempty"`
+	// PINMAC is the keyed HMAC of the user's PIN (for sign-in with username
+	// and PIN where the tenant allows it), empty while none is set; nobody
+	// can read it back. PINSetAt is when it was set, PINSetByAdmin whether
+	// an admin set it (a temporary PIN the user should change).
+	PINMAC        string     `json:"-" dynamodbav:"pinMac,omitempty"`
+	PINSetAt      *time.Time `json:"-" dynamodbav:"pinSetAt,omitempty"`
+	PINSetByAdmin bool       `json:"-" dynamodbav:"pinSetByAdmin,omitempty"`
 }
 
 // AdminLocked reports whether the user is locked by staff.

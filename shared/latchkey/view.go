@@ -14,6 +14,10 @@ type UserView struct {
 	PINCodeUser bool `json:"pinCodeUser"`
 	// SponsorID is the PIN-code user who created this user, if any.
 	SponsorID string `json:"sponsorId,omitempty"`
+	// PINSet is true when the user has a user PIN, PINSetByAdmin when an
+	// admin set it; the PIN itself is never shown.
+	PINSet        bool `json:"pinSet"`
+	PINSetByAdmin bool `json:"pinSetByAdmin,omitempty"`
 }
 
 // View returns the API view of u.
@@ -22,5 +26,6 @@ func (u *User) View() UserView {
 		ID: u.ID, Username: u.Username, Email: u.Email, Mobile: u.Mobile, Roles: u.Roles,
 		Permissions: u.Permissions, Profiles: u.Profiles, CompanyExceptions: u.CompanyExceptions,
 		PINCodeUser: u.IsPINCodeUser(), SponsorID: u.SponsorID,
+		PINSet: u.PINMAC != "", PINSetByAdmin: u.PINMAC != "" && u.PINSetByAdmin,
 	}
 }

@@ -31,6 +31,9 @@ const (
 	AccountLocked          = "ACCOUNT_LOCKED"
 	PasswordChanged        = "PASSWORD_CHANGED"
 	Welcome                = "WELCOME"
+	// PINChanged tells a user their user PIN was changed (never the PIN).
+	// It is not in PRODUCT.md's list, which names no notice for a PIN change.
+	PINChanged = "PIN_CHANGED"
 )
 
 // Template is one layout. Text and HTML are the e-mail parts; SMS is the text
@@ -119,6 +122,11 @@ var specs = map[string]spec{
 	PasswordChanged: {
 		def: Template{Subject: "Your {{tenantName}} password was changed",
 			Text: "Hello,\n\nThe password of your {{tenantName}} account {{username}} was just changed. If you did not do this, contact {{tenantName}} at once."},
+	},
+	PINChanged: {
+		def: Template{Subject: "Your {{tenantName}} PIN was changed",
+			Text: "Hello,\n\nThe PIN of your {{tenantName}} account {{username}} was just changed. If you did not do this, contact {{tenantName}} at once.",
+			SMS:  "{{tenantName}}: the PIN of your account {{username}} was just changed. Not you? Contact {{tenantName}} at once."},
 	},
 	Welcome: {
 		def: Template{Subject: "Welcome to {{tenantName}}",

@@ -10,8 +10,8 @@ import (
 )
 
 func TestDefaults_Valid(t *testing.T) {
-	if len(Names()) != 11 {
-		t.Fatalf("got %d templates, want the 11 PRODUCT.md names", len(Names()))
+	if len(Names()) != 12 {
+		t.Fatalf("got %d templates, want the 11 PRODUCT.md names and PIN_CHANGED", len(Names()))
 	}
 	for _, n := range Names() {
 		d, err := Default(n)

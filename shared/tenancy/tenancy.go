@@ -198,5 +198,8 @@ func ValidateSettings(st latchkey.Settings) error {
 	if st.PINLinkHours < 0 || st.PINLinkHours > 168 {
 		return latchkey.Errorf(latchkey.EValidation, "pinLinkHours must be 1 to 168 (0 means the default, 24).")
 	}
+	if st.VerificationMinutes < 0 || st.VerificationMinutes > 24*60 {
+		return latchkey.Errorf(latchkey.EValidation, "verificationMinutes must be 1 to 1440 (0 means the default, 60).")
+	}
 	return nil
 }
