@@ -1,6 +1,7 @@
 package latchkey
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"strings"
 	"time"
@@ -243,4 +244,29 @@ func checkName(field, s string) (string, error) {
 		return "", Errorf(EValidation, "%s: A name is at most %d characters.", field, MaxAccountNameChars)
 	}
 	return s, nil
+}
+
+// PINLength is the number of digits of a security PIN and of a user PIN.
+const PINLength = 6
+
+// CheckPIN checks a new PIN (security PIN or user PIN) and its confirmation: exactly 6 ASCII
+// digits (EValidation), equal (EPINMismatch), and neither all one digit nor
+// a straight run up or down such as 123456, 654321 or 012345
+// (EPINTooSimple).
+func CheckPIN(pin, confirm string) error {
+	if len(pin) != PINLength || strings.Trim(pin, "0123456789") != "" {
+		return Errorf(EValidation, "pin: The PIN must be exactly %d digits.", PINLength)
+	}
+	if subtle.ConstantTimeCompare([]byte(pin), []byte(confirm)) != 1 {
+		return Errorf(EPINMismatch, "pinConfirm: The two PINs differ.")
+	}
+	same, up, down := true, true, true
+	for i := 1; i < len(pin); i++ {
+		d := int(pin[i]) - int(pin[i-1])
+		same, up, down = same && d == 0, up && d == 1, down && d == -1
+	}
+	if same || up || down {
+		return Errorf(EPINTooSimple, "pin: The PIN is too simple: not all one digit, nor a straight run like 123456.")
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package pinverify
 
 import (
 	"context"
-	"crypto/subtle"
 	"strings"
 	"time"
 
@@ -179,7 +178,7 @@ func (s *Service) SetPIN(ctx context.Context, tid, token, pin, pinConfirm string
 		return err
 	}
 	actor := "contact:" + l.ContactID
-	if err := CheckPIN(pin, pinConfirm); err != nil {
+	if err := latchkey.CheckPIN(pin, pinConfirm); err != nil {
 		s.Store.Audit(ctx, latchkey.Event(tid, actor, l.AccountID, latchkey.ActionSecurityPINSet, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return err
 	}
@@ -188,31 +187,6 @@ func (s *Service) SetPIN(ctx context.Context, tid, token, pin, pinConfirm string
 	if err := s.Store.UsePINLink(ctx, l, mac, s.pinMAC(tid, l.AccountID, pin), now, ev); err != nil {
 		s.Store.Audit(ctx, latchkey.Event(tid, actor, l.AccountID, latchkey.ActionSecurityPINSet, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return err
-	}
-	return nil
-}
-
-// PINLength is the number of digits of a security PIN.
-const PINLength = 6
-
-// CheckPIN checks a new security PIN and its confirmation: exactly 6 ASCII
-// digits (EValidation), equal (EPINMismatch), and neither all one digit nor
-// a straight run up or down such as 123456, 654321 or 012345
-// (EPINTooSimple).
-func CheckPIN(pin, confirm string) error {
-	if len(pin) != PINLength || strings.Trim(pin, "0123456789") != "" {
-		return latchkey.Errorf(latchkey.EValidation, "pin: The PIN must be exactly %d digits.", PINLength)
-	}
-	if subtle.ConstantTimeCompare([]byte(pin), []byte(confirm)) != 1 {
-		return latchkey.Errorf(latchkey.EPINMismatch, "pinConfirm: The two PINs differ.")
-	}
-	same, up, down := true, true, true
-	for i := 1; i < len(pin); i++ {
-		d := int(pin[i]) - int(pin[i-1])
-		same, up, down = same && d == 0, up && d == 1, down && d == -1
-	}
-	if same || up || down {
-		return latchkey.Errorf(latchkey.EPINTooSimple, "pin: The PIN is too simple: not all one digit, nor a straight run like 123456.")
 	}
 	return nil
 }

@@ -422,7 +422,7 @@ func TestCheckPIN(t *testing.T) {
 		{"890123", "890123", ""},
 	} {
 		t.Run(tt.pin+"/"+tt.confirm, func(t *testing.T) {
-			if got := code(pinverify.CheckPIN(tt.pin, tt.confirm)); got != tt.code {
+			if got := code(latchkey.CheckPIN(tt.pin, tt.confirm)); got != tt.code {
 				t.Errorf("got %q, want %q", got, tt.code)
 			}
 		})
