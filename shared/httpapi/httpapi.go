@@ -386,7 +386,14 @@ func (s *Server) respond(ctx context.Context, reqID string, res Response, err er
 				headers["Retry-After"] = strconv.Itoa(e.RetryAfterSeconds)
 			}
 		}
-		b, _ := json.Marshal(map[string]any{"error": obj})
+		top := map[string]any{}
+		if e != nil {
+			for k, v := range e.Fields {
+				top[k] = v
+			}
+		}
+		top["error"] = obj
+		b, _ := json.Marshal(top)
 		return events.APIGatewayV2HTTPResponse{StatusCode: latchkey.StatusOf(code), Headers: headers, Body: string(b)}
 	}
 	if res.Status == 0 {

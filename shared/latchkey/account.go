@@ -138,10 +138,33 @@ type SecurityStatus struct {
 	Locked        bool       `json:"locked"`
 }
 
+// MaxPINVerifyFailures consecutive wrong security PINs lock PIN
+// verification of an account until a reset link is used.
+const MaxPINVerifyFailures = 5
+
+// PINVerifyLocked reports whether PIN verification of the account is locked:
+// it has reached MaxPINVerifyFailures consecutive failures.
+func (a *Account) PINVerifyLocked() bool {
+	return a.VerifyLockedAt != nil || a.VerifyFailures >= MaxPINVerifyFailures
+}
+
+// Verification methods, recorded with a verification.
+const (
+	VerifiedByPIN  = "pin"
+	VerifiedByCode = "code"
+)
+
+// Verification is a successful verification of an account's caller.
+type Verification struct {
+	Until time.Time
+	// By is the staff member's user id, Method VerifiedByPIN or VerifiedByCode.
+	By, Method string
+}
+
 // Status returns the account's security status at now: verified only
 // before VerifiedUntil.
 func (a *Account) Status(now time.Time) SecurityStatus {
-	st := SecurityStatus{PINSet: a.PINMAC != "", Locked: a.VerifyLockedAt != nil}
+	st := SecurityStatus{PINSet: a.PINMAC != "", Locked: a.PINVerifyLocked()}
 	if a.VerifiedUntil != nil && now.Before(*a.VerifiedUntil) {
 		until := a.VerifiedUntil.UTC()
 		st.Verified, st.VerifiedUntil, st.VerifiedBy, st.Method = true, &until, a.VerifiedBy, a.VerifiedMethod
@@ -269,4 +292,83 @@ func CheckPIN(pin, confirm string) error {
 		return Errorf(EPINTooSimple, "pin: The PIN is too simple: not all one digit, nor a straight run like 123456.")
 	}
 	return nil
+}
+
+// Verification-code limits (PRODUCT.md, "Security PIN and verification
+// codes").
+const (
+	// CodeDigits is the length of a verification code.
+	CodeDigits = 6
+	// CodeTTL is how long a code is valid.
+	CodeTTL = 10 * time.Minute
+	// MaxCodeAttempts wrong codes end the code; a newer code inherits the
+	// count (see VerificationCode.NextSend).
+	MaxCodeAttempts = 5
+	// CodeResendGap is the least time between two codes of one account.
+	CodeResendGap = 30 * time.Second
+	// CodeSendsPerHour caps the codes of one account in an hour.
+	CodeSendsPerHour = 10
+	// CodeFailureMemory is how long failures are carried to a newer code
+	// after the last one.
+	CodeFailureMemory = 10 * time.Minute
+)
+
+// VerificationCode is the one live verification code of an account, kept in
+// the account's VCODE item with the counters that outlive it: its failures
+// (a newer code does not reset them) and the account's sends in the current
+// hour. Only the MAC of the code is stored.
+type VerificationCode struct {
+	TenantID  string `dynamodbav:"tenantId"`
+	AccountID string `dynamodbav:"accountId"`
+	ContactID string `dynamodbav:"contactId"`
+	// MAC is empty once the code was used.
+	MAC       string    `dynamodbav:"codeMac,omitempty"`
+	SentAt    time.Time `dynamodbav:"sentAt"`
+	ExpiresAt time.Time `dynamodbav:"expiresAt"`
+	// Failures counts wrong codes, of this code and of the ones it replaced
+	// within CodeFailureMemory; LastFailedAt is the latest.
+	Failures     int        `dynamodbav:"failures"`
+	LastFailedAt *time.Time `dynamodbav:"lastFailedAt,omitempty"`
+	// WindowStart and WindowSends count the account's sends in the hour
+	// from WindowStart.
+	WindowStart time.Time `dynamodbav:"windowStart"`
+	WindowSends int       `dynamodbav:"windowSends"`
+	CreatedBy   string    `dynamodbav:"createdBy"`
+}
+
+// NextSend decides whether a new code may replace prev (nil when the account
+// has had none) at now. It returns the code to send, with the failures it
+// inherits and the hour's count, or, when sends are throttled, how long to
+// wait: CodeResendGap after the last send, the end of the hour after
+// CodeSendsPerHour sends, or CodeFailureMemory after the last failure when
+// prev's failures used every attempt (a new code would have none).
+func NextSend(prev *VerificationCode, now time.Time) (next VerificationCode, wait time.Duration) {
+	next = VerificationCode{SentAt: now, ExpiresAt: now.Add(CodeTTL), WindowStart: now, WindowSends: 1}
+	if prev == nil {
+		return next, 0
+	}
+	if d := prev.SentAt.Add(CodeResendGap).Sub(now); d > 0 {
+		return next, d
+	}
+	if now.Before(prev.WindowStart.Add(time.Hour)) {
+		if prev.WindowSends >= CodeSendsPerHour {
+			return next, prev.WindowStart.Add(time.Hour).Sub(now)
+		}
+		next.WindowStart, next.WindowSends = prev.WindowStart, prev.WindowSends+1
+	}
+	if prev.LastFailedAt != nil && now.Before(prev.LastFailedAt.Add(CodeFailureMemory)) {
+		if prev.Failures >= MaxCodeAttempts {
+			return next, prev.LastFailedAt.Add(CodeFailureMemory).Sub(now)
+		}
+		next.Failures, next.LastFailedAt = prev.Failures, prev.LastFailedAt
+	}
+	return next, 0
+}
+
+// AttemptsRemaining returns the wrong codes still allowed after failures.
+func AttemptsRemaining(max, failures int) int {
+	if failures >= max {
+		return 0
+	}
+	return max - failures
 }

@@ -39,7 +39,11 @@ const (
 	EPINVerificationLocked = "pin_verification_locked"
 	// ECodeGone: no live verification code (none sent, used, expired,
 	// replaced by a newer one, or out of attempts).
-	ECodeGone           = "code_gone"
+	ECodeGone = "code_gone"
+	// EWrongPIN and EWrongCode: a wrong security PIN or verification code;
+	// the answer carries verified:false and attemptsRemaining beside the error.
+	EWrongPIN           = "wrong_pin"
+	EWrongCode          = "wrong_code"
 	ENotFound           = "not_found"
 	ERouteNotFound      = "route_not_found"
 	EMethodNotAllowed   = "method_not_allowed"
@@ -75,6 +79,8 @@ var codeStatus = map[string]int{
 	EPINNotSet:             http.StatusConflict,
 	EPINVerificationLocked: http.StatusLocked,
 	ECodeGone:              http.StatusGone,
+	EWrongPIN:              http.StatusUnprocessableEntity,
+	EWrongCode:             http.StatusUnprocessableEntity,
 	ENotFound:              http.StatusNotFound,
 	ERouteNotFound:         http.StatusNotFound,
 	EMethodNotAllowed:      http.StatusMethodNotAllowed,
@@ -98,6 +104,9 @@ type Error struct {
 	Message string
 	// Details are merged into the JSON error object next to code and message.
 	Details map[string]any
+	// Fields are top-level members of the response body beside "error",
+	// where the contract puts them there (attemptsRemaining of a wrong PIN).
+	Fields map[string]any
 	// RetryAfterSeconds, when positive, is sent as the Retry-After header.
 	RetryAfterSeconds int
 }

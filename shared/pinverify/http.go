@@ -40,6 +40,9 @@ func Endpoints(s *Service) []httpapi.Endpoint {
 		{Route: routes.Route{Method: "GET", Path: "/accounts/{accountId}", Function: FnPINVerification, Roles: routes.Staff, Summary: "Read an account with its contacts and security status"}, Handle: s.httpGet},
 		{Route: routes.Route{Method: "GET", Path: "/accounts/{accountId}/security-status", Function: FnPINVerification, Roles: routes.Staff, Summary: "Read an account's security status"}, Handle: s.httpStatus},
 		{Route: routes.Route{Method: "POST", Path: "/accounts/{accountId}/security-pin/links", Function: FnPINVerification, Roles: routes.Staff, Summary: "Send a contact a security-PIN set-up or reset link"}, Handle: s.httpSendLink},
+		{Route: routes.Route{Method: "POST", Path: "/accounts/{accountId}/security-pin/verify", Function: FnPINVerification, Roles: routes.Staff, Summary: "Verify a caller by the account's security PIN"}, Handle: s.httpVerifyPIN},
+		{Route: routes.Route{Method: "POST", Path: "/accounts/{accountId}/verification-codes", Function: FnPINVerification, Roles: routes.Staff, Summary: "Send a contact a one-time verification code"}, Handle: s.httpSendCode},
+		{Route: routes.Route{Method: "POST", Path: "/accounts/{accountId}/verification-codes/verify", Function: FnPINVerification, Roles: routes.Staff, Summary: "Verify a caller by the code they received"}, Handle: s.httpVerifyCode},
 		{Route: routes.Route{Method: "GET", Path: "/security-pin/links/{token}", Function: FnPINVerification, Summary: "Read what a security-PIN link is for"}, Handle: s.httpLinkInfo},
 		{Route: routes.Route{Method: "POST", Path: "/security-pin/links/{token}", Function: FnPINVerification, Summary: "Set the security PIN with a link"}, Handle: s.httpSetPIN},
 	}
@@ -110,4 +113,46 @@ func (s *Service) httpSetPIN(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return httpapi.Response{}, err
 	}
 	return httpapi.Response{Status: http.StatusOK, Body: map[string]string{"status": "setup_complete"}}, nil
+}
+
+func (s *Service) httpVerifyPIN(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in struct {
+		PIN string `json:"pin"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
+	}
+	out, err := s.VerifyPIN(ctx, r.Tenant, r.Caller.User.ID, r.Params["accountId"], in.PIN)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusOK, Body: out}, nil
+}
+
+func (s *Service) httpSendCode(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in struct {
+		ContactID string `json:"contactId"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
+	}
+	out, err := s.SendCode(ctx, r.Tenant, r.Caller.User.ID, r.Params["accountId"], in.ContactID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusAccepted, Body: out}, nil
+}
+
+func (s *Service) httpVerifyCode(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return httpapi.Response{}, err
+	}
+	out, err := s.VerifyCode(ctx, r.Tenant, r.Caller.User.ID, r.Params["accountId"], in.Code)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusOK, Body: out}, nil
 }

@@ -21,10 +21,10 @@ const (
 // linkTokenBytes is the randomness of a link token: 256 bits.
 const linkTokenBytes = 32
 
-// SentTo says, masked, where a link went: always an e-mail address, and a
-// mobile number when the SMS went out too.
+// SentTo says, masked, where a link or code went: the e-mail address (always,
+// for a link) and the mobile number when the SMS went out too.
 type SentTo struct {
-	Email string `json:"email"`
+	Email string `json:"email,omitempty"`
 	SMS   string `json:"sms,omitempty"`
 }
 

@@ -190,20 +190,37 @@ func TestLinks_Journey(t *testing.T) {
 	if st, out := do("GET", link, "", ""); st != http.StatusGone || out["error"].(map[string]any)["code"] != latchkey.EGone {
 		t.Errorf("GET used link: got %d %v, want 410 link_gone", st, out)
 	}
-	if st, out := do("GET", api+"/accounts/acct-1001/security-status", agent, ""); st != http.StatusOK || out["pinSet"] != true {
-		t.Errorf("status: got %d %v, want pinSet", st, out)
+	if st, out := do("GET", api+"/accounts/acct-1001/security-status", agent, ""); st != http.StatusOK || out["pinSet"] != true || out["verified"] != false {
+		t.Errorf("status: got %d %v, want pinSet, not verified", st, out)
+	}
+	// The caller tells the agent the PIN: verified for the hour, then not.
+	if st, out := do("POST", api+"/accounts/acct-1001/security-pin/verify", agent, `{"pin":"482917"}`); st != http.StatusOK || out["verified"] != true || out["verifiedUntil"] != "2026-11-02T10:00:00Z" {
+		t.Fatalf("verify: got %d %v, want 200 verified until 10:00", st, out)
+	}
+	if st, out := do("GET", api+"/accounts/acct-1001/security-status", agent, ""); st != http.StatusOK || out["verified"] != true || out["verifiedBy"] != u.ID || out["method"] != "pin" {
+		t.Errorf("status: got %d %v, want verified by %s with pin", st, out, u.ID)
+	}
+	f.clock.Advance(61 * time.Minute)
+	agent, _, err = f.deps.Tokens.Issue(f.tenant.ID, u.ID, u.Roles, u.SessionVersion) // the first one lasted an hour
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Remember(agent)
+	if st, out := do("GET", api+"/accounts/acct-1001/security-status", agent, ""); st != http.StatusOK || out["verified"] != false || out["pinSet"] != true {
+		t.Errorf("status 61 minutes later: got %d %v, want not verified", st, out)
 	}
 	events, err := f.deps.Store.ListAudit(f.ctx, f.tenant.ID, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sent, set bool
+	var sent, set, verified bool
 	for _, e := range events {
 		sent = sent || (e.Action == latchkey.ActionPINLinkSent && e.Subject == "acct-1001" && e.Actor == u.ID && e.Result == latchkey.ResultSuccess)
 		set = set || (e.Action == latchkey.ActionSecurityPINSet && e.Subject == "acct-1001" && e.Actor == "contact:c-owner" && e.Result == latchkey.ResultSuccess)
+		verified = verified || (e.Action == latchkey.ActionSecurityPINVerify && e.Subject == "acct-1001" && e.Actor == u.ID && e.Result == latchkey.ResultSuccess && e.RequestID != "")
 	}
-	if !sent || !set {
-		t.Errorf("audit: got link_sent %v, set %v; want both (%+v)", sent, set, events)
+	if !sent || !set || !verified {
+		t.Errorf("audit: got link_sent %v, set %v, verified %v; want all three (%+v)", sent, set, verified, events)
 	}
 
 	t.Run("unknown, used and expired tokens answer the same 410", func(t *testing.T) {

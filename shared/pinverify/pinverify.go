@@ -35,6 +35,25 @@ type Store interface {
 	// UsePINLink consumes the link and sets the account's PIN MAC in one
 	// transaction, with audit; it returns EGone.
 	UsePINLink(ctx context.Context, l *latchkey.PINLink, mac, pinMAC string, now time.Time, audit latchkey.AuditEvent) error
+
+	// TakePINAttempt takes a security-PIN attempt slot (conditional write)
+	// and returns the account with it; ENotFound, EPINNotSet or
+	// EPINVerificationLocked.
+	TakePINAttempt(ctx context.Context, tid, id string) (*latchkey.Account, error)
+	// PINVerified records a right PIN for the slot taken, with audit.
+	PINVerified(ctx context.Context, a *latchkey.Account, v latchkey.Verification, audit latchkey.AuditEvent) error
+	// LockPINVerification marks PIN verification locked, with audit.
+	LockPINVerification(ctx context.Context, tid, id string, now time.Time, audits ...latchkey.AuditEvent) error
+	// GetAccountWithCode returns the account and its code record (nil for
+	// none) in one read; ENotFound.
+	GetAccountWithCode(ctx context.Context, tid, id string) (*latchkey.Account, *latchkey.VerificationCode, error)
+	// PutVerificationCode replaces prev with c; EConflict when another send won.
+	PutVerificationCode(ctx context.Context, c latchkey.VerificationCode, prev *latchkey.VerificationCode) error
+	// TakeCodeAttempt takes an attempt slot on the live code at now; ECodeGone.
+	TakeCodeAttempt(ctx context.Context, tid, id string, now time.Time) (*latchkey.VerificationCode, error)
+	// CodeVerified uses the code and records the verification, with audit;
+	// ECodeGone when it was used meanwhile.
+	CodeVerified(ctx context.Context, c *latchkey.VerificationCode, v latchkey.Verification, audit latchkey.AuditEvent) error
 }
 
 // Service keeps accounts, reports their security status and sends and

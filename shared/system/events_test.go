@@ -93,6 +93,13 @@ var expected = map[string]outcome{
 	// these files is made up: the documented answer for an unknown link.
 	"pin-verification.link-get.json": {status: http.StatusGone, code: latchkey.EGone, keys: []string{"error"}},
 	"pin-verification.link-set.json": {status: http.StatusGone, code: latchkey.EGone, keys: []string{"error"}},
+	// acct-1001 has no security PIN yet: the documented answer to verifying one.
+	"pin-verification.verify.json": {status: http.StatusConflict, code: latchkey.EPINNotSet, keys: []string{"error"}},
+	// The owner of acct-1001 has an e-mail address: the code goes by e-mail.
+	"pin-verification.code-send.json": {status: http.StatusAccepted, keys: []string{"expiresAt", "sentTo"}},
+	// Codes are random and reach only the contact, and none was sent in the
+	// event's fresh table: the documented answer when no code is live.
+	"pin-verification.code-verify.json": {status: http.StatusGone, code: latchkey.ECodeGone, keys: []string{"error"}},
 }
 
 // accountKeys are the fields of an account in an answer.
