@@ -274,9 +274,9 @@ func ensureDemo(ctx context.Context, d *system.Deps, state string) (string, erro
 		return "", fmt.Errorf("create demo tenant: %w", err)
 	}
 	// The demo shows every capability: PIN-code signup is on for web pages,
-	// and the security PIN is on.
-	if _, err := d.Tenancy.UpdateSettings(ctx, t.ID, "operator", "pinSignup=web,securityPin=on", func(st *latchkey.Settings) {
-		st.PINSignup, st.SecurityPIN = latchkey.PINSignupWeb, true
+	// the security PIN is on, and so is sign-in with username and user PIN.
+	if _, err := d.Tenancy.UpdateSettings(ctx, t.ID, "operator", "pinSignup=web,securityPin=on,pinSignIn=on", func(st *latchkey.Settings) {
+		st.PINSignup, st.SecurityPIN, st.PINSignIn = latchkey.PINSignupWeb, true, true
 	}); err != nil {
 		return "", fmt.Errorf("demo tenant settings: %w", err)
 	}

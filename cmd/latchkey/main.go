@@ -5,7 +5,7 @@
 //
 //	latchkey tenants create -id acme -name "Acme Ltd" -admin-username alice -admin-email alice@acme.example
 //	latchkey tenants list
-//	latchkey tenants set -id acme -pin-signup web -security-pin on
+//	latchkey tenants set -id acme -pin-signup web -security-pin on -pin-sign-in on
 package main
 
 import (
@@ -27,7 +27,7 @@ import (
 const usage = `usage:
   latchkey tenants create -id ID [-name NAME] -admin-username USERNAME -admin-email EMAIL
   latchkey tenants list
-  latchkey tenants set -id ID [-pin-signup off|web|all] [-security-pin on|off]
+  latchkey tenants set -id ID [-pin-signup off|web|all] [-security-pin on|off] [-pin-sign-in on|off]
 
 Environment: TABLE_NAME, SENDER_EMAIL, SECRET_ARN (AWS) or SECRETS_FILE (local),
 and DYNAMODB_ENDPOINT / SES_ENDPOINT for the local stack; AWS credentials and
@@ -89,19 +89,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		id := fs.String("id", "", "tenant id")
 		pinSignup := fs.String("pin-signup", "", "which clients may use PIN-code signup: off, web or all")
 		securityPIN := fs.String("security-pin", "", "the security-PIN feature: on or off")
+		pinSignIn := fs.String("pin-sign-in", "", "sign-in with username and user PIN (mobile): on or off")
 		if err := fs.Parse(args[2:]); err != nil {
 			return err
 		}
-		if *pinSignup == "" && *securityPIN == "" {
-			return errors.New("nothing to set: give -pin-signup off|web|all and/or -security-pin on|off")
+		if *pinSignup == "" && *securityPIN == "" && *pinSignIn == "" {
+			return errors.New("nothing to set: give -pin-signup off|web|all, -security-pin on|off and/or -pin-sign-in on|off")
 		}
-		var pinOn bool
-		switch *securityPIN {
-		case "", "off":
-		case "on":
-			pinOn = true
-		default:
-			return errors.New("-security-pin must be on or off")
+		pinOn, err := onOff("-security-pin", *securityPIN)
+		if err != nil {
+			return err
+		}
+		signInOn, err := onOff("-pin-sign-in", *pinSignIn)
+		if err != nil {
+			return err
 		}
 		var reasons []string
 		if *pinSignup != "" {
@@ -110,6 +111,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *securityPIN != "" {
 			reasons = append(reasons, "securityPin="+*securityPIN)
 		}
+		if *pinSignIn != "" {
+			reasons = append(reasons, "pinSignIn="+*pinSignIn)
+		}
 		t, err := d.Tenancy.UpdateSettings(ctx, *id, "operator", strings.Join(reasons, ","), func(st *latchkey.Settings) {
 			if *pinSignup != "" {
 				st.PINSignup = *pinSignup
@@ -117,16 +121,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if *securityPIN != "" {
 				st.SecurityPIN = pinOn
 			}
+			if *pinSignIn != "" {
+				st.PINSignIn = signInOn
+			}
 		})
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "tenant %s: pinSignup is %s, securityPin is %s\n", t.ID, t.Settings.PINSignup, map[bool]string{true: "on", false: "off"}[t.Settings.SecurityPIN])
+		word := map[bool]string{true: "on", false: "off"}
+		fmt.Fprintf(stdout, "tenant %s: pinSignup is %s, securityPin is %s, pinSignIn is %s\n", t.ID, t.Settings.PINSignup, word[t.Settings.SecurityPIN], word[t.Settings.PINSignIn])
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command tenants %s", args[1])
 	}
+}
+
+// onOff reads the value of an on/off flag: "" (not given) and "off" are
+// false, "on" is true, anything else is refused naming the flag.
+func onOff(flag, v string) (bool, error) {
+	switch v {
+	case "", "off":
+		return false, nil
+	case "on":
+		return true, nil
+	}
+	return false, fmt.Errorf("%s must be on or off", flag)
 }
 
 // describe turns a coded error into its client-safe message.

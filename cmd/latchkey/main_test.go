@@ -72,6 +72,20 @@ func TestRun_Tenants(t *testing.T) {
 		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-security-pin", "maybe"}, &o, &e); err == nil {
 			t.Error("-security-pin maybe: got nil error")
 		}
+		o.Reset()
+		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-sign-in", "on"}, &o, &e); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(o.String(), "pinSignup is web, securityPin is on, pinSignIn is on") {
+			t.Errorf("pin sign-in on: got %q", o.String())
+		}
+		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-sign-in", "yes"}, &o, &e); err == nil || !strings.Contains(err.Error(), "-pin-sign-in") {
+			t.Errorf("-pin-sign-in yes: got %v, want an error naming the flag", err)
+		}
+		o.Reset()
+		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-sign-in", "off"}, &o, &e); err != nil || !strings.Contains(o.String(), "pinSignIn is off") {
+			t.Errorf("pin sign-in off: got %q, %v", o.String(), err)
+		}
 		if err := run(ctx, []string{"tenants", "set", "-id", tenant, "-pin-signup", "sometimes"}, &o, &e); err == nil {
 			t.Error("a bad value: got nil error")
 		}

@@ -1,11 +1,12 @@
 // Command pin-verification is the Lambda function serving the security-PIN
 // routes (reading accounts and their security status, sending set-up and
 // reset links and setting the PIN from a link; account upserts are the
-// accounts function's, which parses mobile numbers). It builds, once per
-// cold start, exactly what they need: the DynamoDB store, the token issuer,
-// the notifier with SES for e-mail and SNS for SMS, and the security-PIN
-// service, without the phone-number library. A missing setting stops the
-// start-up with a clear message.
+// accounts function's, which parses mobile numbers) and the user-PIN routes
+// (an admin setting a user's PIN, a user changing their own). It builds,
+// once per cold start, exactly what they need: the DynamoDB store, the
+// token issuer, the notifier with SES for e-mail and SNS for SMS, and the
+// security-PIN and user-PIN services, without the phone-number library. A
+// missing setting stops the start-up with a clear message.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/pinverify"
 	"github.com/latchkey/latchkey/shared/sns"
+	"github.com/latchkey/latchkey/shared/userpin"
 )
 
 func main() {
@@ -27,5 +29,7 @@ func main() {
 	svc := &pinverify.Service{
 		Store: store, Notify: n, HMACKey: env.Keys.HMACKey, PublicBaseURL: env.Config.PublicBaseURL, Now: time.Now,
 	}
-	lambda.Start(app.Must(env.Server(pinverify.FnPINVerification, pinverify.Endpoints(svc), tokens, store)).Handle)
+	pins := &userpin.Service{Store: store, Notify: n, HMACKey: env.Keys.HMACKey, Now: time.Now}
+	endpoints := append(pinverify.Endpoints(svc), userpin.Endpoints(pins)...)
+	lambda.Start(app.Must(env.Server(pinverify.FnPINVerification, endpoints, tokens, store)).Handle)
 }

@@ -1,7 +1,8 @@
 // Package catalog assembles the route table from the capabilities that own
 // their routes: every function and every route of Latchkey. The CDK stack,
 // the local stack, the OpenAPI check and the sample-event tests read it;
-// Lambda functions do not (each links only its own capability).
+// Lambda functions do not (each links only the capabilities whose routes it
+// serves).
 package catalog
 
 import (
@@ -10,21 +11,30 @@ import (
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/pinverify"
 	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/userpin"
 )
 
 // Capability is a package that owns routes and the functions serving them.
 type Capability struct {
 	// Package is the capability's import path.
-	Package   string
+	Package string
+	// Functions are the functions it declares; none when its routes are
+	// served by another capability's function (userpin's by
+	// pin-verification).
 	Functions []routes.Function
+	// Endpoints are its routes, without a service (Endpoints(nil)). A
+	// function links every capability whose routes it serves, and no other
+	// (TestFunctions_ImportGraph).
+	Endpoints []httpapi.Endpoint
 }
 
-// Capabilities lists every capability with its functions.
+// Capabilities lists every capability with its functions and routes.
 func Capabilities() []Capability {
 	return []Capability{
-		{Package: modulePath + "/shared/password", Functions: password.Functions},
-		{Package: modulePath + "/shared/pinsignup", Functions: pinsignup.Functions},
-		{Package: modulePath + "/shared/pinverify", Functions: pinverify.Functions},
+		{Package: modulePath + "/shared/password", Functions: password.Functions, Endpoints: password.Endpoints(nil)},
+		{Package: modulePath + "/shared/pinsignup", Functions: pinsignup.Functions, Endpoints: pinsignup.Endpoints(nil)},
+		{Package: modulePath + "/shared/pinverify", Functions: pinverify.Functions, Endpoints: pinverify.Endpoints(nil)},
+		{Package: modulePath + "/shared/userpin", Functions: userpin.Functions, Endpoints: userpin.Endpoints(nil)},
 	}
 }
 
@@ -34,9 +44,9 @@ const modulePath = "github.com/latchkey/latchkey"
 // endpoints returns every capability's endpoints, without services.
 func endpoints() []httpapi.Endpoint {
 	var out []httpapi.Endpoint
-	out = append(out, password.Endpoints(nil)...)
-	out = append(out, pinsignup.Endpoints(nil)...)
-	out = append(out, pinverify.Endpoints(nil)...)
+	for _, c := range Capabilities() {
+		out = append(out, c.Endpoints...)
+	}
 	return out
 }
 

@@ -23,12 +23,14 @@ func deps(t *testing.T, pkg string) []string {
 	return strings.Fields(string(out))
 }
 
-// Each function links only what its routes need: never the local stack,
-// the test harness, the whole-system wiring or another capability; SNS only
-// when it sends SMS; and the phone-number library (whose package init costs
-// ~8 ms and ~5 MiB of every cold start) only in the functions that parse
-// mobile numbers, listed in parsesPhones. The CDK app reads the schema
-// without the DynamoDB SDK.
+// Each function links only what its routes need: the capabilities whose
+// routes it serves (its own, and one whose routes it hosts, as
+// pin-verification hosts userpin's), never the local stack, the test
+// harness, the whole-system wiring or another capability; SNS only when it
+// sends SMS; and the phone-number library (whose package init costs ~8 ms
+// and ~5 MiB of every cold start) only in the functions that parse mobile
+// numbers, listed in parsesPhones. The CDK app reads the schema without the
+// DynamoDB SDK.
 func TestFunctions_ImportGraph(t *testing.T) {
 	const mod = "github.com/latchkey/latchkey"
 	parsesPhones := map[string]bool{"accounts": true}
@@ -44,36 +46,52 @@ func TestFunctions_ImportGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	declared := map[string]bool{}
+	// links: the capabilities each function links, the one declaring it
+	// and every one whose routes it serves.
+	links := map[string][]string{}
+	add := func(fn, pkg string) {
+		if !slices.Contains(links[fn], pkg) {
+			links[fn] = append(links[fn], pkg)
+		}
+	}
 	for _, c := range catalog.Capabilities() {
 		for _, f := range c.Functions {
-			declared[f.Name] = true
-			t.Run(f.Name, func(t *testing.T) {
-				got := deps(t, mod+"/functions/"+f.Name)
-				if !slices.Contains(got, c.Package) {
-					t.Errorf("does not link its capability %s", c.Package)
-				}
-				bad := slices.Clone(never)
-				for _, other := range catalog.Capabilities() {
-					if other.Package != c.Package {
-						bad = append(bad, other.Package)
-					}
-				}
-				if !f.Needs.SMS {
-					bad = append(bad, "github.com/aws/aws-sdk-go-v2/service/sns", mod+"/shared/sns")
-				}
-				if !parsesPhones[f.Name] {
-					bad = append(bad, "github.com/nyaruka/phonenumbers", "google.golang.org/protobuf", mod+"/shared/phone")
-				}
-				for _, p := range got {
-					for _, b := range bad {
-						if p == b || strings.HasPrefix(p, b+"/") {
-							t.Errorf("links %s, which it does not need", p)
-						}
-					}
-				}
-			})
+			add(f.Name, c.Package)
 		}
+		for _, e := range c.Endpoints {
+			add(e.Function, c.Package)
+		}
+	}
+	declared := map[string]bool{}
+	for _, f := range catalog.Functions() {
+		declared[f.Name] = true
+		t.Run(f.Name, func(t *testing.T) {
+			got := deps(t, mod+"/functions/"+f.Name)
+			for _, c := range links[f.Name] {
+				if !slices.Contains(got, c) {
+					t.Errorf("does not link %s, whose routes it serves", c)
+				}
+			}
+			bad := slices.Clone(never)
+			for _, other := range catalog.Capabilities() {
+				if !slices.Contains(links[f.Name], other.Package) {
+					bad = append(bad, other.Package)
+				}
+			}
+			if !f.Needs.SMS {
+				bad = append(bad, "github.com/aws/aws-sdk-go-v2/service/sns", mod+"/shared/sns")
+			}
+			if !parsesPhones[f.Name] {
+				bad = append(bad, "github.com/nyaruka/phonenumbers", "google.golang.org/protobuf", mod+"/shared/phone")
+			}
+			for _, p := range got {
+				for _, b := range bad {
+					if p == b || strings.HasPrefix(p, b+"/") {
+						t.Errorf("links %s, which it does not need", p)
+					}
+				}
+			}
+		})
 	}
 	for _, d := range dirs {
 		if d.IsDir() && !declared[d.Name()] {

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -272,6 +273,36 @@ func (s *Store) UnlockUser(ctx context.Context, tid, uid, ukey string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("unlock user: %w", err)
+	}
+	return nil
+}
+
+// SetUserPIN stores the user PIN of user uid as its keyed MAC (pinMac),
+// with when it was set (pinSetAt) and whether an admin set it
+// (pinSetByAdmin), and appends audit, in one transaction: the PIN and its
+// record cannot part. The PIN itself is never given to the store. It
+// returns ENotFound when there is no such user.
+func (s *Store) SetUserPIN(ctx context.Context, tid, uid, mac string, byAdmin bool, at time.Time, audit latchkey.AuditEvent) error {
+	put, err := s.auditPut(ctx, audit)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &s.table, Key: key(userKey(tid, uid), skUser),
+			UpdateExpression:    aws.String("SET pinMac = :mac, pinSetAt = :at, pinSetByAdmin = :admin"),
+			ConditionExpression: aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":mac": str(mac), ":at": timeAV(at), ":admin": &types.AttributeValueMemberBOOL{Value: byAdmin},
+			},
+		}},
+		{Put: put},
+	})
+	if r := cancelReasons(err); len(r) > 0 && r[0] == "ConditionalCheckFailed" {
+		return latchkey.Errorf(latchkey.ENotFound, "User not found.")
+	}
+	if err != nil {
+		return fmt.Errorf("set user pin: %w", err)
 	}
 	return nil
 }

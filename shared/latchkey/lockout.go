@@ -1,6 +1,9 @@
 package latchkey
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // LockPolicy is the tenant's lockout setting.
 type LockPolicy struct {
@@ -64,4 +67,49 @@ type Rate struct {
 	// Kind and Subject name the counter, Window the start of its window.
 	Kind, Subject string
 	Window        time.Time
+}
+
+// AttemptSlots are a username's attempt slots (shared/dynamo.Store): taken
+// with a conditional write before a secret is checked, given back when it
+// was right.
+type AttemptSlots interface {
+	TakeLoginAttempt(ctx context.Context, tid, ukey string, p LockPolicy) (LoginAttempt, error)
+	GiveBackLoginAttempt(ctx context.Context, tid, ukey string, a LoginAttempt) error
+}
+
+// Why a signed-in user's current secret was refused (CheckOwnSecret), as
+// audit reasons.
+const (
+	RefusedLocked  = "locked"              // locked out before this attempt
+	RefusedLockout = "lockout"             // this wrong secret locked the username out
+	RefusedWrong   = "invalid_credentials" // wrong, attempts remain
+)
+
+// CheckOwnSecret checks the current secret of signed-in user u of tenant t
+// (before a change of password or PIN) with check, only once an attempt
+// slot of u's username key is taken, the slot sign-in takes: a stolen token
+// cannot guess past the lockout. A wrong secret keeps its slot, a right one
+// gives it back. It returns "" when the secret is right, else the reason it
+// was refused (RefusedLocked, RefusedLockout or RefusedWrong); err is a
+// storage or hashing failure.
+func CheckOwnSecret(ctx context.Context, slots AttemptSlots, t *Tenant, u *User, check func() (bool, error)) (refused string, err error) {
+	ukey, lp := UsernameKey(u.Username), t.Settings.LockPolicy()
+	slot, err := slots.TakeLoginAttempt(ctx, t.ID, ukey, lp)
+	if err != nil {
+		return "", err
+	}
+	if slot.Locked {
+		return RefusedLocked, nil
+	}
+	ok, err := check()
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		if slot.Locks(lp) {
+			return RefusedLockout, nil
+		}
+		return RefusedWrong, nil
+	}
+	return "", slots.GiveBackLoginAttempt(ctx, t.ID, ukey, slot)
 }

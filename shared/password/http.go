@@ -21,7 +21,7 @@ const (
 var Functions = []routes.Function{
 	{
 		Name:        FnSessions,
-		Description: "Sign-in with password and the NEW_PASSWORD_REQUIRED challenge",
+		Description: "Sign-in with password or user PIN and the NEW_PASSWORD_REQUIRED challenge",
 		Needs:       routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
 	},
 	{
@@ -35,7 +35,7 @@ var Functions = []routes.Function{
 // With a nil s they describe the routes only (for the route table).
 func Endpoints(s *Service) []httpapi.Endpoint {
 	return []httpapi.Endpoint{
-		{Route: routes.Route{Method: "POST", Path: "/sessions", Function: FnSessions, Summary: "Sign in with username and password"}, Handle: s.httpSignIn},
+		{Route: routes.Route{Method: "POST", Path: "/sessions", Function: FnSessions, Summary: "Sign in with username and password, or username and PIN"}, Handle: s.httpSignIn},
 		{Route: routes.Route{Method: "POST", Path: "/sessions/new-password", Function: FnSessions, Summary: "Complete the NEW_PASSWORD_REQUIRED challenge"}, Handle: s.httpNewPassword},
 		{Route: routes.Route{Method: "POST", Path: "/password-resets", Function: FnPasswordReset, Summary: "Forgot password: e-mail a temporary password"}, Handle: s.httpForgotPassword},
 		{Route: routes.Route{Method: "PUT", Path: "/me/password", Function: FnPasswordReset, Roles: routes.AnyUser, Summary: "Change one's own password"}, Handle: s.httpChangeOwn},
@@ -73,10 +73,16 @@ func (s *Service) httpSignIn(ctx context.Context, r *httpapi.Request) (httpapi.R
 	if err := r.Decode(&in); err != nil {
 		return httpapi.Response{}, err
 	}
-	if in.PIN != "" {
-		return httpapi.Response{}, latchkey.Errorf(latchkey.EValidation, "Sign-in with a PIN is not enabled for this tenant.")
+	var res *SignInResult
+	var err error
+	switch {
+	case in.Password != "" && in.PIN != "":
+		return httpapi.Response{}, latchkey.Errorf(latchkey.EValidation, "password, pin: Give one of password and pin, not both.")
+	case in.PIN != "":
+		res, err = s.SignInPIN(ctx, r.Tenant, in.Username, in.PIN)
+	default:
+		res, err = s.SignIn(ctx, r.Tenant, in.Username, in.Password)
 	}
-	res, err := s.SignIn(ctx, r.Tenant, in.Username, in.Password)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

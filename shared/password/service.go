@@ -161,6 +161,115 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 	if err := latchkey.CheckLength("password", pw, latchkey.MaxPasswordBytes); err != nil {
 		return nil, err
 	}
+	return s.signIn(ctx, tid, username, s.passwordCheck(pw))
+}
+
+// SignInPIN checks a username and user PIN (the mobile sign-in), where the
+// tenant's PINSignIn setting allows it, and returns a token as SignIn does.
+// It is SignIn with another secret: the same source and attempt slots taken
+// before the PIN is compared, the same lookups whether or not the user
+// exists, one constant-time MAC comparison (against a dummy when there is
+// no user or no PIN), the same lockout (a locked-out username is refused
+// even with the right PIN; a PIN has no temporary form to get through it)
+// and the same refusal of a user locked by staff after a right PIN. When the
+// tenant has PIN sign-in off (or does not exist) it answers exactly as a
+// wrong password, after a wrong password's work (one dummy argon2id run), so
+// the answer does not tell which tenants allow PINs. A PIN sign-in does not
+// end a pending forgot-password request: the PIN proves nothing about the
+// password. It returns EValidation, ERateLimited, EInvalidCredentials or
+// EAccountLocked.
+func (s *Service) SignInPIN(ctx context.Context, tid, username, pin string) (*SignInResult, error) {
+	if strings.TrimSpace(username) == "" || pin == "" {
+		return nil, latchkey.Errorf(latchkey.EValidation, "username and pin are required.")
+	}
+	if err := latchkey.CheckLength("username", username, latchkey.MaxUsernameBytes); err != nil {
+		return nil, err
+	}
+	if err := latchkey.CheckLength("pin", pin, latchkey.MaxPINInputBytes); err != nil {
+		return nil, err
+	}
+	return s.signIn(ctx, tid, username, s.pinCheck(pin))
+}
+
+// proof is what the secret of a sign-in proved.
+type proof int
+
+const (
+	// proofNone: the secret is wrong (or there is nobody to check it for).
+	proofNone proof = iota
+	// proofSecret: the user's own password or PIN, refused while the
+	// username is locked out.
+	proofSecret
+	// proofTemp: the user's pending temporary password, which gets through
+	// a lockout (strangers cannot read the reset e-mail) to the challenge.
+	proofTemp
+)
+
+// secretCheck is how one sign-in checks its secret. check is given the
+// tenant (a stand-in with the default settings when the tenant does not
+// exist), the user the username names (nil when none) and the user's
+// pending temporary password (nil when none), and must do the same work
+// whoever the user is; it returns what the secret proved and, for a wrong
+// one, the audit reason ("" for invalid_credentials).
+type secretCheck struct {
+	check func(t *latchkey.Tenant, u *latchkey.User, tp *latchkey.TempPassword) (proof, string, error)
+	// method is the audit reason of a success with proofSecret ("" for a
+	// password).
+	method string
+	// endsReset: a success with proofSecret deletes a pending temporary
+	// password (a sign-in with the current password ends a forgot-password
+	// request).
+	endsReset bool
+}
+
+// passwordCheck checks pw with exactly one argon2id run: the user's hash,
+// or the dummy when there is no user or it has no password; then the
+// pending temporary password by its MAC.
+func (s *Service) passwordCheck(pw string) secretCheck {
+	return secretCheck{endsReset: true, check: func(_ *latchkey.Tenant, u *latchkey.User, tp *latchkey.TempPassword) (proof, string, error) {
+		if u != nil && u.PasswordHash != "" {
+			ok, _, err := secure.VerifyPassword(u.PasswordHash, pw)
+			if err != nil {
+				return proofNone, "", err
+			}
+			if ok {
+				return proofSecret, "", nil
+			}
+		} else {
+			secure.DummyVerify(pw)
+		}
+		if tp != nil && tp.Matches(s.HMACKey, pw) {
+			return proofTemp, "", nil
+		}
+		return proofNone, "", nil
+	}}
+}
+
+// pinCheck checks pin with one MAC and one constant-time comparison
+// (latchkey.UserPINMatches). Where the tenant has PIN sign-in off (an
+// unknown tenant has it off), it does a wrong password's work instead (one
+// dummy argon2id run) and fails, so that the answer and its cost are a
+// wrong password's.
+func (s *Service) pinCheck(pin string) secretCheck {
+	return secretCheck{method: "pin", check: func(t *latchkey.Tenant, u *latchkey.User, _ *latchkey.TempPassword) (proof, string, error) {
+		if !t.Settings.PINSignIn {
+			secure.DummyVerify(pin)
+			return proofNone, "pin_sign_in_off", nil
+		}
+		if latchkey.UserPINMatches(s.HMACKey, t.ID, u, pin) {
+			return proofSecret, "", nil
+		}
+		return proofNone, "", nil
+	}}
+}
+
+// signIn is every sign-in, whatever its secret: the tenant (an unknown one
+// answers as an unknown user, after the same work), the source slot and the
+// username's attempt slot taken before the secret is checked, the user
+// looked up with the same round trips whether or not it exists, the secret
+// checked by sc, then the lockout, the staff lock and the one transaction
+// of a success (FinishSignIn), or the audit of a failure.
+func (s *Service) signIn(ctx context.Context, tid, username string, sc secretCheck) (*SignInResult, error) {
 	t, err := s.Store.GetTenant(ctx, tid)
 	known := err == nil
 	if latchkey.ErrorCode(err) == latchkey.ENotFound {
@@ -195,33 +304,27 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 	if err != nil && latchkey.ErrorCode(err) != latchkey.ENotFound {
 		return nil, err
 	}
-	// One argon2id run, whoever asks: the user's hash, or the dummy.
-	viaPassword := false
-	if u != nil && u.PasswordHash != "" {
-		if viaPassword, _, err = secure.VerifyPassword(u.PasswordHash, pw); err != nil {
-			return nil, err
-		}
-	} else {
-		secure.DummyVerify(pw)
+	got, failReason, err := sc.check(t, u, tp)
+	if err != nil {
+		return nil, err
 	}
-	viaTemp := !viaPassword && tp != nil && tp.Matches(s.HMACKey, pw)
-	if slot.Locked {
+	if got == proofSecret && slot.Locked {
 		// Locked out by failures: only the pending temporary password (from
 		// a reset e-mail, which strangers cannot read) gets through.
-		viaPassword = false
+		got = proofNone
 	}
-	if !viaPassword && !viaTemp {
+	if got == proofNone {
 		// Both slots stay taken: this is the failure they count.
 		reason, answer := "invalid_credentials", error(errInvalidCredentials)
-		switch {
-		case slot.Locked:
-			reason, answer = "locked", errLocked()
-		case slot.Locks(lp):
-			reason, answer = "lockout", errLocked()
+		if failReason != "" {
+			reason = failReason
 		}
 		result := latchkey.ResultFailure
-		if reason != "invalid_credentials" {
-			result = latchkey.ResultDenied
+		switch {
+		case slot.Locked:
+			reason, answer, result = "locked", errLocked(), latchkey.ResultDenied
+		case slot.Locks(lp):
+			reason, answer, result = "lockout", errLocked(), latchkey.ResultDenied
 		}
 		s.audit(ctx, known, latchkey.Event(t.ID, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, result, reason))
 		return nil, answer
@@ -239,13 +342,13 @@ func (s *Service) SignIn(ctx context.Context, tid, username, pw string) (*SignIn
 	}
 	done := latchkey.SignInDone{
 		TenantID: t.ID, UserID: u.ID, UsernameKey: ukey, Source: src, At: s.Now(),
-		EndPendingReset: viaPassword && tp != nil,
-		Audit:           latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionSignIn, latchkey.ResultSuccess, ""),
+		EndPendingReset: got == proofSecret && sc.endsReset && tp != nil,
+		Audit:           latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionSignIn, latchkey.ResultSuccess, sc.method),
 	}
 	if !slot.Locked {
 		done.Attempt = slot
 	}
-	if viaTemp {
+	if got == proofTemp {
 		sess, err := secure.RandomToken(32)
 		if err != nil {
 			return nil, err
@@ -503,34 +606,25 @@ func (s *Service) ChangeOwn(ctx context.Context, u *latchkey.User, current, newP
 	if err != nil {
 		return err
 	}
-	ukey := latchkey.UsernameKey(u.Username)
-	lp := t.Settings.LockPolicy()
-	slot, err := s.Store.TakeLoginAttempt(ctx, t.ID, ukey, lp)
+	refused, err := latchkey.CheckOwnSecret(ctx, s.Store, t, u, func() (bool, error) {
+		if u.PasswordHash == "" {
+			secure.DummyVerify(current)
+			return false, nil
+		}
+		ok, _, err := secure.VerifyPassword(u.PasswordHash, current)
+		return ok, err
+	})
 	if err != nil {
 		return err
 	}
-	if slot.Locked {
-		s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultDenied, "locked"))
-		return errLocked()
-	}
-	ok := false
-	if u.PasswordHash != "" {
-		if ok, _, err = secure.VerifyPassword(u.PasswordHash, current); err != nil {
-			return err
-		}
-	} else {
-		secure.DummyVerify(current)
-	}
-	if !ok {
-		if slot.Locks(lp) {
-			s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultDenied, "lockout"))
-			return errLocked()
-		}
-		s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultFailure, "invalid_credentials"))
+	switch refused {
+	case "":
+	case latchkey.RefusedWrong:
+		s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultFailure, refused))
 		return errInvalidCredentials
-	}
-	if err := s.Store.GiveBackLoginAttempt(ctx, t.ID, ukey, slot); err != nil {
-		return err
+	default:
+		s.Store.Audit(ctx, latchkey.Event(t.ID, u.ID, u.ID, latchkey.ActionPasswordChange, latchkey.ResultDenied, refused))
+		return errLocked()
 	}
 	if rules := Check(t.Settings.Policy, newPassword, u.Username, u.Email); len(rules) > 0 {
 		return PolicyError(rules)

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/tenancy"
+	"github.com/latchkey/latchkey/shared/userpin"
 )
 
 // minimumRow is a row of the round-trip table in docs/data-model.md:
@@ -59,7 +60,15 @@ func TestFlows_RoundTrips(t *testing.T) {
 	if _, err := d.Passwords.CompleteNewPassword(ctx, "rtrip", res.Session, "Right-horse-2026"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Tenancy.UpdateSettings(ctx, "rtrip", "test", "pinSignup=web", func(s *latchkey.Settings) { s.PINSignup = latchkey.PINSignupWeb }); err != nil {
+	if _, err := d.Tenancy.UpdateSettings(ctx, "rtrip", "test", "pinSignup=web,pinSignIn=on", func(s *latchkey.Settings) {
+		s.PINSignup, s.PINSignIn = latchkey.PINSignupWeb, true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// admin has a user PIN (and the PIN_CHANGED template is cached).
+	const pin, newPIN = "482917", "739105"
+	testenv.Remember(pin, newPIN)
+	if err := d.UserPIN.Set(ctx, "rtrip", admin, admin.ID, pin); err != nil {
 		t.Fatal(err)
 	}
 	code, err := d.PINSignup.Generate(ctx, "rtrip", admin.ID, admin.ID)
@@ -102,6 +111,19 @@ func TestFlows_RoundTrips(t *testing.T) {
 	run("signin-unknown-user", signIn("rtrip", "nobody", "Wrong-horse-1"), latchkey.EInvalidCredentials)
 	run("signin-locked-out", signIn("rtrip", "lockedout", "Wrong-horse-1"), latchkey.EAccountLocked)
 	run("signin-unknown-tenant", signIn("no-such-tenant", "admin", "Wrong-horse-1"), latchkey.EInvalidCredentials)
+	signInPIN := func(user, pin string) func() error {
+		return func() error { _, err := d.Passwords.SignInPIN(ctx, "rtrip", user, pin); return err }
+	}
+	run("signin-pin", signInPIN("admin", pin), "")
+	run("signin-wrong-pin", signInPIN("admin", newPIN), latchkey.EInvalidCredentials)
+	pinAdmin, err := d.Store.GetUser(ctx, "rtrip", admin.ID) // as the token check reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("user-pin-change", func() error {
+		return d.UserPIN.ChangeOwn(ctx, pinAdmin, userpin.Change{CurrentPIN: pin, NewPIN: newPIN})
+	}, "")
+	run("user-pin-set", func() error { return d.UserPIN.Set(ctx, "rtrip", admin, admin.ID, pin) }, "")
 	_, temp2 := newUser("newcomer")
 	run("signin-temporary-password", func() error {
 		r, err := d.Passwords.SignIn(ctx, "rtrip", "newcomer", temp2)
@@ -136,7 +158,7 @@ func TestFlows_RoundTrips(t *testing.T) {
 		}
 		t.Logf("%s: %d calls (minimum %d)", flow, calls, w)
 	}
-	for _, flow := range []string{"signin-unknown-user", "signin-locked-out", "signin-unknown-tenant"} {
+	for _, flow := range []string{"signin-unknown-user", "signin-locked-out", "signin-unknown-tenant", "signin-wrong-pin"} {
 		if got[flow] != got["signin-wrong-password"] {
 			t.Errorf("%s: got %d calls, want %d as for a wrong password: a failure's cost must not tell its reason", flow, got[flow], got["signin-wrong-password"])
 		}

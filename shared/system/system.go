@@ -28,6 +28,7 @@ import (
 	"github.com/latchkey/latchkey/shared/templates"
 	"github.com/latchkey/latchkey/shared/tenancy"
 	"github.com/latchkey/latchkey/shared/token"
+	"github.com/latchkey/latchkey/shared/userpin"
 )
 
 // Deps are the adapters and services, built once per cold start.
@@ -43,6 +44,7 @@ type Deps struct {
 	Tenancy   *tenancy.Service
 	PINSignup *pinsignup.Service
 	PINVerify *pinverify.Service
+	UserPIN   *userpin.Service
 }
 
 // NewDeps builds the SDK clients, loads the keys and builds the services.
@@ -78,6 +80,7 @@ func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.
 			Store: store, Notify: n, HMACKey: keys.HMACKey, PublicBaseURL: c.PublicBaseURL, Now: now,
 			NormalizeMobile: phone.NormalizeE164,
 		},
+		UserPIN: &userpin.Service{Store: store, Notify: n, HMACKey: keys.HMACKey, Now: now},
 	}
 }
 
@@ -87,6 +90,7 @@ func (d *Deps) Endpoints() []httpapi.Endpoint {
 	out = append(out, password.Endpoints(d.Passwords)...)
 	out = append(out, pinsignup.Endpoints(d.PINSignup)...)
 	out = append(out, pinverify.Endpoints(d.PINVerify)...)
+	out = append(out, userpin.Endpoints(d.UserPIN)...)
 	return out
 }
 
