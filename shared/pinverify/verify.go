@@ -69,7 +69,7 @@ func (s *Service) VerifyPIN(ctx context.Context, tid, actorID, accountID, pin st
 	}
 	now := s.Now().UTC()
 	if secure.EqualMAC(a.PINMAC, s.pinMAC(tid, accountID, pin)) {
-		v := latchkey.Verification{Until: now.Add(t.Settings.VerificationTTL()), By: actorID, Method: latchkey.VerifiedByPIN}
+		v := latchkey.Verification{Until: now.Truncate(time.Second).Add(t.Settings.VerificationTTL()), By: actorID, Method: latchkey.VerifiedByPIN}
 		if err := s.Store.PINVerified(ctx, a, v, audit(latchkey.ResultSuccess, "")); err != nil {
 			return nil, err
 		}
@@ -224,7 +224,7 @@ func (s *Service) VerifyCode(ctx context.Context, tid, actorID, accountID, code 
 		return nil, err
 	}
 	if secure.EqualMAC(c.MAC, s.codeMAC(tid, accountID, code)) {
-		v := latchkey.Verification{Until: now.Add(t.Settings.VerificationTTL()), By: actorID, Method: latchkey.VerifiedByCode}
+		v := latchkey.Verification{Until: now.Truncate(time.Second).Add(t.Settings.VerificationTTL()), By: actorID, Method: latchkey.VerifiedByCode}
 		if err := s.Store.CodeVerified(ctx, c, v, audit(latchkey.ResultSuccess, "contact:"+c.ContactID)); err != nil {
 			if latchkey.ErrorCode(err) == latchkey.ECodeGone {
 				s.Store.Audit(ctx, audit(latchkey.ResultDenied, "code_used"))
