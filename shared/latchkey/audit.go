@@ -43,6 +43,13 @@ const (
 	// the user changing their own.
 	ActionUserPINSet    Action = "user_pin.set"
 	ActionUserPINChange Action = "user_pin.change"
+	// Administration.
+	ActionUserUpdate     Action = "user.update"
+	ActionSelfServe      Action = "user.self_serve"
+	ActionWelcomeSent    Action = "welcome.sent"
+	ActionWelcomeConfirm Action = "welcome.confirm"
+	ActionTemplateUpdate Action = "template.update"
+	ActionTemplateDelete Action = "template.delete"
 )
 
 // AuditEvent is one security-relevant event in a tenant's audit log, kept one year.

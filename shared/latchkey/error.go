@@ -42,8 +42,13 @@ const (
 	ECodeGone = "code_gone"
 	// EWrongPIN and EWrongCode: a wrong security PIN or verification code;
 	// the answer carries verified:false and attemptsRemaining beside the error.
-	EWrongPIN           = "wrong_pin"
-	EWrongCode          = "wrong_code"
+	EWrongPIN  = "wrong_pin"
+	EWrongCode = "wrong_code"
+	// ETenantSelfServiceDisabled: the tenant's self-serve override is off,
+	// so per-user switches cannot change.
+	ETenantSelfServiceDisabled = "tenant_self_service_disabled"
+	// ELastAdmin: the change would leave the tenant without an admin.
+	ELastAdmin          = "last_admin"
 	ENotFound           = "not_found"
 	ERouteNotFound      = "route_not_found"
 	EMethodNotAllowed   = "method_not_allowed"
@@ -61,39 +66,41 @@ const (
 
 // codeStatus is the one table from error code to HTTP status.
 var codeStatus = map[string]int{
-	EBadRequest:            http.StatusBadRequest,
-	EInvalidJSON:           http.StatusBadRequest,
-	EValidation:            http.StatusBadRequest,
-	EPasswordPolicy:        http.StatusBadRequest,
-	EBodyTooLarge:          http.StatusRequestEntityTooLarge,
-	EUnauthorized:          http.StatusUnauthorized,
-	EInvalidCredentials:    http.StatusUnauthorized,
-	EInvalidSession:        http.StatusUnauthorized,
-	EInvalidPINCode:        http.StatusUnauthorized,
-	EForbidden:             http.StatusForbidden,
-	EPINSignupDisabled:     http.StatusForbidden,
-	ESecurityPINDisabled:   http.StatusForbidden,
-	EContactNotAllowed:     http.StatusConflict,
-	EPINMismatch:           http.StatusBadRequest,
-	EPINTooSimple:          http.StatusBadRequest,
-	EPINNotSet:             http.StatusConflict,
-	EPINVerificationLocked: http.StatusLocked,
-	ECodeGone:              http.StatusGone,
-	EWrongPIN:              http.StatusUnprocessableEntity,
-	EWrongCode:             http.StatusUnprocessableEntity,
-	ENotFound:              http.StatusNotFound,
-	ERouteNotFound:         http.StatusNotFound,
-	EMethodNotAllowed:      http.StatusMethodNotAllowed,
-	EConflict:              http.StatusConflict,
-	EUsernameTaken:         http.StatusConflict,
-	ETenantExists:          http.StatusConflict,
-	ENoEmail:               http.StatusConflict,
-	EGone:                  http.StatusGone,
-	EAccountLocked:         http.StatusLocked,
-	ERateLimited:           http.StatusTooManyRequests,
-	EUnsupportedMedia:      http.StatusUnsupportedMediaType,
-	EInternal:              http.StatusInternalServerError,
-	EServiceUnavailable:    http.StatusServiceUnavailable,
+	EBadRequest:                http.StatusBadRequest,
+	EInvalidJSON:               http.StatusBadRequest,
+	EValidation:                http.StatusBadRequest,
+	EPasswordPolicy:            http.StatusBadRequest,
+	EBodyTooLarge:              http.StatusRequestEntityTooLarge,
+	EUnauthorized:              http.StatusUnauthorized,
+	EInvalidCredentials:        http.StatusUnauthorized,
+	EInvalidSession:            http.StatusUnauthorized,
+	EInvalidPINCode:            http.StatusUnauthorized,
+	EForbidden:                 http.StatusForbidden,
+	EPINSignupDisabled:         http.StatusForbidden,
+	ESecurityPINDisabled:       http.StatusForbidden,
+	EContactNotAllowed:         http.StatusConflict,
+	EPINMismatch:               http.StatusBadRequest,
+	EPINTooSimple:              http.StatusBadRequest,
+	EPINNotSet:                 http.StatusConflict,
+	EPINVerificationLocked:     http.StatusLocked,
+	ECodeGone:                  http.StatusGone,
+	EWrongPIN:                  http.StatusUnprocessableEntity,
+	EWrongCode:                 http.StatusUnprocessableEntity,
+	ETenantSelfServiceDisabled: http.StatusConflict,
+	ELastAdmin:                 http.StatusConflict,
+	ENotFound:                  http.StatusNotFound,
+	ERouteNotFound:             http.StatusNotFound,
+	EMethodNotAllowed:          http.StatusMethodNotAllowed,
+	EConflict:                  http.StatusConflict,
+	EUsernameTaken:             http.StatusConflict,
+	ETenantExists:              http.StatusConflict,
+	ENoEmail:                   http.StatusConflict,
+	EGone:                      http.StatusGone,
+	EAccountLocked:             http.StatusLocked,
+	ERateLimited:               http.StatusTooManyRequests,
+	EUnsupportedMedia:          http.StatusUnsupportedMediaType,
+	EInternal:                  http.StatusInternalServerError,
+	EServiceUnavailable:        http.StatusServiceUnavailable,
 }
 
 // Error is the coded error of the domain. Code is machine-readable and stable,

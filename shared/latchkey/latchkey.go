@@ -101,7 +101,27 @@ type Settings struct {
 	// PINSignIn lets users sign in with username and user PIN (mobile); off
 	// by default.
 	PINSignIn bool `json:"pinSignIn"`
+	// SelfServe is the tenant's global override of self-serve: when off, no
+	// user gets reminders or self-service whatever their own switch, and the
+	// per-user switch cannot be changed. On by default (each user's own
+	// switch starts off).
+	SelfServe bool `json:"selfServe"`
+	// ReminderDays is how many days before a password expires the daily
+	// reminders start (10 by default).
+	ReminderDays int `json:"reminderDays"`
+	// SendHour is the hour of the day, in TimeZone, at which reminders go
+	// out (9 by default).
+	SendHour int `json:"sendHour"`
+	// TimeZone is the tenant's IANA time zone name ("UTC" by default).
+	TimeZone string `json:"timeZone"`
 }
+
+// Defaults of the reminder settings (PRODUCT.md, "Users, self-serve and
+// expiry notifications").
+const (
+	DefaultReminderDays = 10
+	DefaultSendHour     = 9
+)
 
 // DefaultVerificationMinutes is how long a verification lasts unless the
 // tenant says otherwise.
@@ -145,6 +165,10 @@ func DefaultSettings() Settings {
 		PINLinkHours:         DefaultPINLinkHours,
 		VerificationMinutes:  DefaultVerificationMinutes,
 		PINSignIn:            false,
+		SelfServe:            true,
+		ReminderDays:         DefaultReminderDays,
+		SendHour:             DefaultSendHour,
+		TimeZone:             "UTC",
 	}
 }
 
@@ -207,6 +231,44 @@ type User struct {
 	PINMAC        string     `json:"-" dynamodbav:"pinMac,omitempty"`
 	PINSetAt      *time.Time `json:"-" dynamodbav:"pinSetAt,omitempty"`
 	PINSetByAdmin bool       `json:"-" dynamodbav:"pinSetByAdmin,omitempty"`
+	// SelfServe is the user's own switch for reminders and self-service
+	// (off for created users); the tenant's Settings.SelfServe overrides it.
+	SelfServe bool `json:"selfServe" dynamodbav:"selfServe,omitempty"`
+	// PasswordExpiresOn is the day the user's password expires, as
+	// YYYY-MM-DD in the tenant's time zone; empty when it does not.
+	PasswordExpiresOn string `json:"passwordExpiresOn,omitempty" dynamodbav:"passwordExpiresOn,omitempty"`
+	// AccessedSelfServeAt is when the user first used a self-serve flow (a
+	// sign-in, or confirming their mobile number from a welcome link).
+	AccessedSelfServeAt *time.Time `json:"accessedSelfServeAt,omitempty" dynamodbav:"accessedSelfServeAt,omitempty"`
+}
+
+// Registration statuses (PRODUCT.md glossary).
+const (
+	RegistrationNotRegistered = "not_registered"
+	RegistrationComplete      = "registration_complete"
+	RegistrationAccessed      = "accessed_self_serve"
+)
+
+// RegistrationStatus returns the user's registration status:
+// accessed_self_serve once the user has used a self-serve flow, else
+// registration_complete when both e-mail and mobile are present, else
+// not_registered.
+func (u *User) RegistrationStatus() string {
+	switch {
+	case u.AccessedSelfServeAt != nil:
+		return RegistrationAccessed
+	case u.Email != "" && u.Mobile != "":
+		return RegistrationComplete
+	default:
+		return RegistrationNotRegistered
+	}
+}
+
+// Notifiable reports whether the user may get reminders and notices under
+// settings st (PRODUCT.md): the tenant's override on, the user's self-serve
+// on, and both e-mail and mobile present.
+func (u *User) Notifiable(st Settings) bool {
+	return st.SelfServe && u.SelfServe && u.Email != "" && u.Mobile != ""
 }
 
 // AdminLocked reports whether the user is locked by staff.
