@@ -365,7 +365,7 @@ func stringAttr(name string) *awsdynamodb.Attribute {
 }
 
 // IAM actions per routes.Needs. Each is an exact action (no wildcards) that
-// shared/dynamo calls: GetItem, Query (ListUsers and ListTenants on GSI1, the
+// shared/dynamo calls: GetItem, Query (ListUsers on GSI1 and GSI2, ListTenants on GSI1, the
 // audit log on the table), PutItem, UpdateItem, DeleteItem and
 // TransactWriteItems. A transaction needs no action of its own: IAM checks
 // each item inside it against PutItem, UpdateItem, DeleteItem or, for a

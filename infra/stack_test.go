@@ -408,7 +408,7 @@ func TestLatchkeyStack_FunctionRoleActions(t *testing.T) {
 				if !dynamo {
 					return
 				}
-				// Query reaches GSI1 (ListUsers, ListTenants); nothing else
+				// Query reaches the indexes (ListUsers on GSI1 and GSI2, ListTenants); nothing else
 				// touches an index, and nothing reaches another table.
 				want := []any{tableArn}
 				if index {

@@ -41,6 +41,7 @@ var defaultEvents = map[string]string{
 	"pin-signup":       "pin-signup.generate.json",   // 201: token check, AES-GCM, one transaction
 	"accounts":         "accounts.upsert.json",       // 200: token check, E.164 parsing, one update
 	"pin-verification": "pin-verification.get.json",  // 200: token check, one read
+	"admin":            "admin.user-get.json",        // 200: token check, one read
 }
 
 // helloEvent is the payload-2.0 event the hello-world function receives.

@@ -11,6 +11,8 @@ import (
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/pinverify"
 	"github.com/latchkey/latchkey/shared/routes"
+	"github.com/latchkey/latchkey/shared/tenantadmin"
+	"github.com/latchkey/latchkey/shared/useradmin"
 	"github.com/latchkey/latchkey/shared/userpin"
 )
 
@@ -20,7 +22,7 @@ type Capability struct {
 	Package string
 	// Functions are the functions it declares; none when its routes are
 	// served by another capability's function (userpin's by
-	// pin-verification).
+	// pin-verification, tenantadmin's by admin).
 	Functions []routes.Function
 	// Endpoints are its routes, without a service (Endpoints(nil)). A
 	// function links every capability whose routes it serves, and no other
@@ -35,6 +37,8 @@ func Capabilities() []Capability {
 		{Package: modulePath + "/shared/pinsignup", Functions: pinsignup.Functions, Endpoints: pinsignup.Endpoints(nil)},
 		{Package: modulePath + "/shared/pinverify", Functions: pinverify.Functions, Endpoints: pinverify.Endpoints(nil)},
 		{Package: modulePath + "/shared/userpin", Functions: userpin.Functions, Endpoints: userpin.Endpoints(nil)},
+		{Package: modulePath + "/shared/useradmin", Functions: useradmin.Functions, Endpoints: useradmin.Endpoints(nil)},
+		{Package: modulePath + "/shared/tenantadmin", Functions: tenantadmin.Functions, Endpoints: tenantadmin.Endpoints(nil)},
 	}
 }
 

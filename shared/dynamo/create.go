@@ -27,11 +27,13 @@ func NewClientFrom(cfg aws.Config, endpoint string, opts ...func(*dynamodb.Optio
 }
 
 // CreateTable creates table name from schema.Schema (on demand, with TTL), unless it
-// exists already. The CDK stack creates the deployed table from the same schema.Schema.
+// exists already; an existing table gets the indexes of schema.Schema it lacks (a
+// local table kept across restarts, made before an index was added). The CDK
+// stack creates the deployed table from the same schema.Schema.
 func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
-	_, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+	desc, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 	if err == nil {
-		return nil
+		return addMissingIndexes(ctx, api, name, desc.Table)
 	}
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
@@ -74,6 +76,64 @@ func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(schema.Schema.TTLAttribute), Enabled: aws.Bool(true)},
 	}); err != nil {
 		return fmt.Errorf("enable ttl: %w", err)
+	}
+	return nil
+}
+
+// addMissingIndexes adds to an existing table each index of schema.Schema it
+// does not have, one at a time (DynamoDB creates one index per UpdateTable),
+// and waits until each is active.
+func addMissingIndexes(ctx context.Context, api *dynamodb.Client, name string, t *types.TableDescription) error {
+	have := map[string]bool{}
+	for _, ix := range t.GlobalSecondaryIndexes {
+		have[aws.ToString(ix.IndexName)] = true
+	}
+	for _, ix := range schema.Schema.Indexes {
+		if have[ix.Name] {
+			continue
+		}
+		_, err := api.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName: &name,
+			AttributeDefinitions: []types.AttributeDefinition{
+				{AttributeName: aws.String(ix.Keys.PartitionKey), AttributeType: types.ScalarAttributeTypeS},
+				{AttributeName: aws.String(ix.Keys.SortKey), AttributeType: types.ScalarAttributeTypeS},
+			},
+			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+				IndexName: aws.String(ix.Name),
+				KeySchema: []types.KeySchemaElement{
+					{AttributeName: aws.String(ix.Keys.PartitionKey), KeyType: types.KeyTypeHash},
+					{AttributeName: aws.String(ix.Keys.SortKey), KeyType: types.KeyTypeRange},
+				},
+				Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			}}},
+		})
+		if err != nil {
+			return fmt.Errorf("add index %s: %w", ix.Name, err)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			d, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
+			if err != nil {
+				return fmt.Errorf("describe table: %w", err)
+			}
+			active := false
+			for _, g := range d.Table.GlobalSecondaryIndexes {
+				if aws.ToString(g.IndexName) == ix.Name && g.IndexStatus == types.IndexStatusActive {
+					active = true
+				}
+			}
+			if active {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("index %s: not active after 2 minutes", ix.Name)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
 	}
 	return nil
 }

@@ -154,8 +154,9 @@ func (s *Store) GetChallenge(ctx context.Context, tid, mac string) (*latchkey.Ch
 // completions of one challenge exactly one succeeds; the others, and every
 // completion after a lock, reset, password change or newer temporary
 // password, get EInvalidSession. The user's sign-in time and the audit
-// event are written in the same transaction. It returns the new session
-// version.
+// event are written in the same transaction, and the user's first
+// self-serve use (registration status accessed_self_serve). It returns the
+// new session version.
 func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *latchkey.Challenge, newHash string, audit latchkey.AuditEvent) (int, error) {
 	now := s.now()
 	put, err := s.auditPut(ctx, audit)
@@ -171,12 +172,12 @@ func (s *Store) CompleteChallenge(ctx context.Context, tid string, c *latchkey.C
 		}},
 		{Update: &types.Update{
 			TableName: &s.table, Key: key(userKey(tid, c.UserID), skUser),
-			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t, lastLoginAt = :t ADD sessionVersion :one"),
+			UpdateExpression:    aws.String("SET passwordHash = :h, passwordChangedAt = :t, lastLoginAt = :t, " + accessedSelfServe + " ADD sessionVersion :one"),
 			ConditionExpression: aws.String("attribute_exists(PK) AND sessionVersion = :v AND attribute_not_exists(lockedAt)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
+			ExpressionAttributeValues: accessedValues(tid, map[string]types.AttributeValue{
 				":h": str(newHash), ":t": timeAV(now), ":one": num(1),
 				":v": num(int64(c.SessionVersion)),
-			},
+			}),
 		}},
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: key(userKey(tid, c.UserID), skTempPW),

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
-	"github.com/latchkey/latchkey/shared/schema"
 )
 
 const skPINLink = "PINLINK"
@@ -39,26 +37,8 @@ func (s *Store) PutPINLink(ctx context.Context, l latchkey.PINLink, mac, prevMAC
 	if err != nil {
 		return fmt.Errorf("marshal pin link: %w", err)
 	}
-	cond := "attribute_exists(PK) AND attribute_not_exists(linkMac)"
-	values := map[string]types.AttributeValue{":mac": str(mac)}
-	if prevMAC != "" {
-		cond = "attribute_exists(PK) AND linkMac = :prev"
-		values[":prev"] = str(prevMAC)
-	}
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(accountKey(l.TenantID, l.AccountID), skAccount),
-			UpdateExpression:          aws.String("SET linkMac = :mac"),
-			ConditionExpression:       aws.String(cond),
-			ExpressionAttributeValues: values,
-		}},
-	}
-	if prevMAC != "" {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pinLinkKey(l.TenantID, prevMAC), skPINLink)}})
-	}
-	err = s.transact(ctx, items)
-	if r := cancelReasons(err); len(r) > 0 {
+	cancelled, err := s.putLink(ctx, pinLinkSlot(l.TenantID, l.AccountID), item, mac, prevMAC)
+	if cancelled {
 		if _, gerr := s.GetAccount(ctx, l.TenantID, l.AccountID); gerr != nil {
 			return gerr
 		}
@@ -68,6 +48,14 @@ func (s *Store) PutPINLink(ctx context.Context, l latchkey.PINLink, mac, prevMAC
 		return fmt.Errorf("put pin link: %w", err)
 	}
 	return nil
+}
+
+// pinLinkSlot is where account id of tenant tid names its one valid link.
+func pinLinkSlot(tid, id string) linkSlot {
+	return linkSlot{
+		linkKey: func(mac string) map[string]types.AttributeValue { return key(pinLinkKey(tid, mac), skPINLink) },
+		owner:   key(accountKey(tid, id), skAccount), attr: "linkMac",
+	}
 }
 
 // GetPINLink returns the link of tenant tid whose token's MAC is mac. It
@@ -93,32 +81,11 @@ func (s *Store) GetPINLink(ctx context.Context, tid, mac string) (*latchkey.PINL
 // Of concurrent uses of one link exactly one succeeds. It returns EGone
 // for every other (unknown, used, cancelled or expired link).
 func (s *Store) UsePINLink(ctx context.Context, l *latchkey.PINLink, mac, pinMAC string, now time.Time, audit latchkey.AuditEvent) error {
-	put, err := s.auditPut(ctx, audit)
-	if err != nil {
-		return err
-	}
-	err = s.transact(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{
-			TableName: &s.table, Key: key(pinLinkKey(l.TenantID, mac), skPINLink),
-			ConditionExpression:       aws.String("attribute_exists(PK) AND #ttl > :now"),
-			ExpressionAttributeNames:  map[string]string{"#ttl": schema.AttrTTL},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
-		}},
-		{Update: &types.Update{
-			TableName: &s.table, Key: key(accountKey(l.TenantID, l.AccountID), skAccount),
-			UpdateExpression:    aws.String("SET pinMac = :pin, pinSetAt = :at, verifyFailures = :zero REMOVE verifyLockedAt, linkMac"),
-			ConditionExpression: aws.String("attribute_exists(PK) AND linkMac = :link"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pin": str(pinMAC), ":at": timeAV(now), ":zero": num(0), ":link": str(mac),
-			},
-		}},
-		{Put: put},
-	})
-	if r := cancelReasons(err); len(r) > 0 {
-		return errLinkGone()
-	}
-	if err != nil {
+	err := s.useLink(ctx, pinLinkSlot(l.TenantID, l.AccountID), mac, now,
+		"pinMac = :pin, pinSetAt = :at, verifyFailures = :zero", "verifyLockedAt",
+		map[string]types.AttributeValue{":pin": str(pinMAC), ":at": timeAV(now), ":zero": num(0)}, audit)
+	if err != nil && latchkey.ErrorCode(err) != latchkey.EGone {
 		return fmt.Errorf("use pin link: %w", err)
 	}
-	return nil
+	return err
 }

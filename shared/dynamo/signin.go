@@ -11,9 +11,26 @@ import (
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
 
+// accessedSelfServe is the part of an update expression that records a
+// user's first use of a self-serve flow at :t (kept when set before) and
+// the registration status it gives, accessed_self_serve, whatever the
+// user's e-mail and mobile: the status is stored beside the user for the
+// user list's GSI2, and this write needs no read to keep it right.
+// GSI2SK is filled in from GSI1SK for a user stored before GSI2 existed.
+const accessedSelfServe = "accessedSelfServeAt = if_not_exists(accessedSelfServeAt, :t), " +
+	"registrationStatus = :accessed, GSI2PK = :accessedKey, GSI2SK = if_not_exists(GSI2SK, GSI1SK)"
+
+// accessedValues adds the values of accessedSelfServe for tenant tid to v.
+func accessedValues(tid string, v map[string]types.AttributeValue) map[string]types.AttributeValue {
+	v[":accessed"] = str(latchkey.RegistrationAccessed)
+	v[":accessedKey"] = str(registrationKey(tid, latchkey.RegistrationAccessed))
+	return v
+}
+
 // FinishSignIn writes a successful sign-in in one transaction (one round
 // trip): the attempt slot given back (the count ends when nobody took a slot
 // after it), the source slot given back, then either the user's sign-in time
+// and first self-serve use (registration status accessed_self_serve)
 // (and the pending temporary password deleted, with EndPendingReset) or the
 // new challenge named on its temporary password, and the audit event. When
 // another attempt took a slot meanwhile, only this slot is given back;
@@ -29,9 +46,9 @@ func (s *Store) FinishSignIn(ctx context.Context, d latchkey.SignInDone) error {
 	if d.Challenge == nil {
 		main = append(main, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: key(userKey(d.TenantID, d.UserID), skUser),
-			UpdateExpression:          aws.String("SET lastLoginAt = :t"),
+			UpdateExpression:          aws.String("SET lastLoginAt = :t, " + accessedSelfServe),
 			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":t": timeAV(d.At)},
+			ExpressionAttributeValues: accessedValues(d.TenantID, map[string]types.AttributeValue{":t": timeAV(d.At)}),
 		}})
 		if d.EndPendingReset {
 			main = append(main, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(userKey(d.TenantID, d.UserID), skTempPW)}})

@@ -16,11 +16,18 @@ import (
 type tenantItem struct {
 	PK, SK, GSI1PK, GSI1SK string
 	latchkey.Tenant
+	// AdminCount is how many of the tenant's users hold the admin role,
+	// kept by the transactions that create users and change their roles
+	// (see docs/data-model.md, "The last admin"); nil in tenants stored
+	// before it existed, which get it on first need.
+	AdminCount *int `dynamodbav:"adminCount,omitempty"`
 }
 
-// CreateTenant stores a new tenant. It returns ETenantExists when the id is taken.
+// CreateTenant stores a new tenant, with no admin counted yet. It returns
+// ETenantExists when the id is taken.
 func (s *Store) CreateTenant(ctx context.Context, t latchkey.Tenant) error {
-	ok, err := s.put(ctx, tenantItem{PK: tenantKey(t.ID), SK: skTenant, GSI1PK: tenantsIndex, GSI1SK: t.ID, Tenant: t}, "attribute_not_exists(PK)")
+	none := 0
+	ok, err := s.put(ctx, tenantItem{PK: tenantKey(t.ID), SK: skTenant, GSI1PK: tenantsIndex, GSI1SK: t.ID, Tenant: t, AdminCount: &none}, "attribute_not_exists(PK)")
 	if err != nil {
 		return fmt.Errorf("put tenant: %w", err)
 	}
@@ -33,11 +40,19 @@ func (s *Store) CreateTenant(ctx context.Context, t latchkey.Tenant) error {
 // GetTenant returns a tenant (a copy the caller may change), cached for
 // TenantCacheTTL. It returns ENotFound when there is none (not cached).
 func (s *Store) GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error) {
-	now := s.now()
-	if t, ok := s.tenants.get(id, now); ok {
+	if t, ok := s.tenants.get(id, s.now()); ok {
 		return &t, nil
 	}
-	var it tenantItem
+	return s.ReadTenant(ctx, id)
+}
+
+// ReadTenant returns a tenant read from the table (a consistent read), not
+// from the cache, and caches it: for the administration's reads and
+// read-modify-writes of settings, which must not act on a copy up to
+// TenantCacheTTL old. It returns ENotFound when there is none.
+func (s *Store) ReadTenant(ctx context.Context, id string) (*latchkey.Tenant, error) {
+	now := s.now()
+	it := newTenantItem()
 	ok, err := s.get(ctx, tenantKey(id), skTenant, &it)
 	if err != nil {
 		return nil, fmt.Errorf("get tenant: %w", err)
@@ -47,6 +62,15 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*latchkey.Tenant, err
 	}
 	s.tenants.put(id, it.Tenant, now.Add(TenantCacheTTL))
 	return &it.Tenant, nil
+}
+
+// newTenantItem returns the item a tenant is read into: its settings start
+// at latchkey.DefaultSettings, so that a setting the stored item does not
+// hold (a tenant created before the setting existed) reads as its default,
+// not as a zero value (a self-serve override off, a reminder window of 0
+// days).
+func newTenantItem() tenantItem {
+	return tenantItem{Tenant: latchkey.Tenant{Settings: latchkey.DefaultSettings()}}
 }
 
 // ListTenants returns every tenant, ordered by id.
@@ -63,7 +87,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]latchkey.Tenant, error) {
 			return nil, fmt.Errorf("query tenants: %w", err)
 		}
 		for _, raw := range page.Items {
-			var it tenantItem
+			it := newTenantItem()
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return nil, fmt.Errorf("unmarshal tenant: %w", err)
 			}

@@ -61,7 +61,11 @@ type Request struct {
 	Tenant string
 	// Params are the path parameters, such as "userId", each checked by
 	// ValidPathParam before the handler runs.
-	Params  map[string]string
+	Params map[string]string
+	// Query holds the query string's parameters (a parameter given more
+	// than once holds its values joined by commas, as API Gateway sends
+	// them); handlers check each one they read.
+	Query   map[string]string
 	Body    []byte
 	Headers map[string]string
 	// Caller is the authenticated caller, nil on public routes.
@@ -264,7 +268,7 @@ func (s *Server) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 	if err != nil {
 		return Response{}, route.Key(), err
 	}
-	req := &Request{Route: route, Tenant: params["tenant"], Params: params, Body: body, Headers: ev.Headers}
+	req := &Request{Route: route, Tenant: params["tenant"], Params: params, Query: ev.QueryStringParameters, Body: body, Headers: ev.Headers}
 	if !route.Public() {
 		bearer, ok := strings.CutPrefix(req.Header("Authorization"), "Bearer ")
 		if !ok || bearer == "" {

@@ -52,6 +52,31 @@ const (
 	ActionTemplateDelete Action = "template.delete"
 )
 
+// actions lists every Action constant above, for ValidAction; a test
+// (audit_test.go) fails when a constant is missing from it.
+var actions = []Action{
+	ActionSignIn, ActionNewPassword, ActionPasswordForgot, ActionPasswordReset, ActionPasswordChange,
+	ActionUserCreate, ActionUserLock, ActionUserUnlock, ActionTenantCreate, ActionSettingsUpdate,
+	ActionPINCodeGenerate, ActionPINCodeRegen, ActionPINCodeRevoke, ActionPINCodeEmail, ActionSignupPINCode,
+	ActionAccountUpsert, ActionPINLinkSent, ActionSecurityPINSet, ActionSecurityPINVerify, ActionSecurityPINLocked,
+	ActionCodeSent, ActionCodeVerify, ActionUserPINSet, ActionUserPINChange,
+	ActionUserUpdate, ActionSelfServe, ActionWelcomeSent, ActionWelcomeConfirm, ActionTemplateUpdate, ActionTemplateDelete,
+}
+
+// Actions returns every action Latchkey records, in declaration order.
+func Actions() []Action { return append([]Action(nil), actions...) }
+
+// ValidAction reports whether a is an action Latchkey records: the audit
+// log's action filter accepts only these.
+func ValidAction(a Action) bool {
+	for _, x := range actions {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
 // AuditEvent is one security-relevant event in a tenant's audit log, kept one year.
 type AuditEvent struct {
 	TenantID string `json:"tenantId"`
@@ -73,4 +98,34 @@ type AuditEvent struct {
 // Event returns an audit event of tenant tid.
 func Event(tid, actor, subject string, action Action, result, reason string) AuditEvent {
 	return AuditEvent{TenantID: tid, Actor: actor, Subject: subject, Action: action, Result: result, Reason: reason}
+}
+
+// AuditQuery selects a page of a tenant's audit log, newest first. Empty
+// fields do not filter.
+type AuditQuery struct {
+	// Cursor is the opaque nextCursor of the previous page ("" for the first).
+	Cursor string
+	// Limit is the most events a page holds (1 to MaxAuditLimit).
+	Limit int
+	// Actor, Subject and Action keep only events with exactly these values.
+	Actor   string
+	Subject string
+	Action  Action
+	// From (inclusive) and To (exclusive) bound the events' times; zero
+	// values do not.
+	From, To time.Time
+}
+
+// Limits of an audit page.
+const (
+	DefaultAuditLimit = 50
+	MaxAuditLimit     = 100
+)
+
+// AuditPage is one page of the audit log, newest first. NextCursor is set
+// when more events may follow; pass it as AuditQuery.Cursor, with the same
+// filters, for the next page.
+type AuditPage struct {
+	Events     []AuditEvent `json:"events"`
+	NextCursor string       `json:"nextCursor,omitempty"`
 }

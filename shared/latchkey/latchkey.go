@@ -86,8 +86,10 @@ type Settings struct {
 	ResetRequestsPerHour int `json:"resetRequestsPerHour"`
 	// PINSignup is off, web or all.
 	PINSignup string `json:"pinSignup"`
-	// SenderEmail overrides the deployment's default From address.
-	SenderEmail string `json:"senderEmail,omitempty"`
+	// SenderEmail overrides the deployment's default From address; empty
+	// means the deployment's (always in the JSON, so that a settings object
+	// read from the API can be sent back whole).
+	SenderEmail string `json:"senderEmail"`
 	// SecurityPIN switches the security-PIN feature (set-up and reset links,
 	// PIN verification) on; off by default.
 	SecurityPIN bool `json:"securityPin"`
@@ -240,6 +242,10 @@ type User struct {
 	// AccessedSelfServeAt is when the user first used a self-serve flow (a
 	// sign-in, or confirming their mobile number from a welcome link).
 	AccessedSelfServeAt *time.Time `json:"accessedSelfServeAt,omitempty" dynamodbav:"accessedSelfServeAt,omitempty"`
+	// WelcomeMAC is the keyed MAC of the user's one valid welcome link
+	// (empty when none is pending): a newer link replaces it, so the older
+	// one stops working at once. Never shown.
+	WelcomeMAC string `json:"-" dynamodbav:"welcomeMac,omitempty"`
 }
 
 // Registration statuses (PRODUCT.md glossary).
@@ -261,6 +267,15 @@ func (u *User) RegistrationStatus() string {
 		return RegistrationComplete
 	default:
 		return RegistrationNotRegistered
+	}
+}
+
+// MarkAccessedSelfServe records that the user used a self-serve flow at t,
+// unless it was recorded before (the first use is kept).
+func (u *User) MarkAccessedSelfServe(t time.Time) {
+	if u.AccessedSelfServeAt == nil {
+		t = t.UTC()
+		u.AccessedSelfServeAt = &t
 	}
 }
 

@@ -18,6 +18,16 @@ type UserView struct {
 	// admin set it; the PIN itself is never shown.
 	PINSet        bool `json:"pinSet"`
 	PINSetByAdmin bool `json:"pinSetByAdmin,omitempty"`
+	// RegistrationStatus is not_registered, registration_complete or
+	// accessed_self_serve (User.RegistrationStatus).
+	RegistrationStatus string `json:"registrationStatus"`
+	// SelfServe is the user's own self-serve switch; the tenant's override
+	// may still turn self-service off for everybody.
+	SelfServe bool `json:"selfServe"`
+	// Locked is true while staff have locked the user.
+	Locked bool `json:"locked"`
+	// PasswordExpiresOn is the day the password expires (YYYY-MM-DD), if set.
+	PasswordExpiresOn string `json:"passwordExpiresOn,omitempty"`
 }
 
 // View returns the API view of u.
@@ -27,5 +37,7 @@ func (u *User) View() UserView {
 		Permissions: u.Permissions, Profiles: u.Profiles, CompanyExceptions: u.CompanyExceptions,
 		PINCodeUser: u.IsPINCodeUser(), SponsorID: u.SponsorID,
 		PINSet: u.PINMAC != "", PINSetByAdmin: u.PINMAC != "" && u.PINSetByAdmin,
+		RegistrationStatus: u.RegistrationStatus(), SelfServe: u.SelfServe, Locked: u.AdminLocked(),
+		PasswordExpiresOn: u.PasswordExpiresOn,
 	}
 }

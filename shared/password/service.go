@@ -370,6 +370,7 @@ func (s *Service) signIn(ctx context.Context, tid, username string, sc secretChe
 	if err := s.Store.FinishSignIn(ctx, done); err != nil {
 		return nil, err
 	}
+	u.MarkAccessedSelfServe(done.At) // as FinishSignIn stored it
 	return &SignInResult{Token: tok, ExpiresAt: exp, User: u}, nil
 }
 
@@ -425,6 +426,7 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 		s.Store.Audit(ctx, latchkey.Event(tid, u.ID, u.ID, latchkey.ActionNewPassword, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return nil, err
 	}
+	u.MarkAccessedSelfServe(s.Now()) // as CompleteChallenge stored it
 	if hadPassword {
 		s.notifyChanged(ctx, t, u)
 	}

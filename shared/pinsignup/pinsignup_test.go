@@ -338,7 +338,7 @@ func TestService_SignUp_ConcurrentSameUsername(t *testing.T) {
 	if ok != 1 || taken != 1 {
 		t.Fatalf("got %d created and %d username_taken, want 1 and 1", ok, taken)
 	}
-	users, _, err := f.deps.Store.ListUsers(f.ctx, f.tenant.ID, "", 100)
+	users, _, err := f.deps.Store.ListUsers(f.ctx, f.tenant.ID, latchkey.UserFilter{}, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,16 @@ const (
 	AttrSK     = "SK"
 	AttrGSI1PK = "GSI1PK"
 	AttrGSI1SK = "GSI1SK"
+	AttrGSI2PK = "GSI2PK"
+	AttrGSI2SK = "GSI2SK"
 	// AttrTTL holds the epoch second after which DynamoDB may delete the item.
 	// DynamoDB deletes only eventually, so every read checks expiry itself.
 	AttrTTL = "ttl"
 	// IndexGSI1 lists items of one kind per tenant (users of a tenant).
 	IndexGSI1 = "GSI1"
+	// IndexGSI2 lists a tenant's users of one registration status, so that
+	// the user list filters by status with a Query, never a Scan.
+	IndexGSI2 = "GSI2"
 )
 
 // KeySchema describes the table's keys for both CDK and the SDK.
@@ -44,6 +49,7 @@ var Schema = TableSchema{
 	Keys: KeySchema{PartitionKey: AttrPK, SortKey: AttrSK},
 	Indexes: []Index{
 		{Name: IndexGSI1, Keys: KeySchema{PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK}},
+		{Name: IndexGSI2, Keys: KeySchema{PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK}},
 	},
 	TTLAttribute: AttrTTL,
 }

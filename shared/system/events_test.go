@@ -109,7 +109,59 @@ var expected = map[string]outcome{
 	// Codes are random and reach only the contact, and none was sent in the
 	// event's fresh table: the documented answer when no code is live.
 	"pin-verification.code-verify.json": {status: http.StatusGone, code: latchkey.ECodeGone, keys: []string{"error"}},
+	// The two users of the sample are new to demo: both created.
+	"admin.users-import.json": {status: http.StatusOK, keys: []string{"created", "refused", "results"},
+		fields: map[string]any{"created": float64(2), "refused": float64(0)}},
+	// admin has signed in, so is accessed_self_serve: a page of one.
+	"admin.users-list.json": {status: http.StatusOK, keys: []string{"users"}},
+	// demo has the self-serve override on (the default): admin switched on.
+	"admin.self-serve.json": {status: http.StatusOK, keys: []string{"refused", "results", "updated"},
+		fields: map[string]any{"updated": float64(1), "refused": float64(0)}},
+	// admin holds a PIN code and a user PIN set by an admin, has an e-mail
+	// address and no mobile; the PATCH adds the mobile (in E.164) and an
+	// expiry day.
+	"admin.user-get.json": {status: http.StatusOK, keys: adminViewKeys,
+		fields: map[string]any{"username": "admin", "registrationStatus": "accessed_self_serve", "selfServe": false, "locked": false}},
+	"admin.user-patch.json": {status: http.StatusOK, keys: slices.Sorted(slices.Values(append([]string{"mobile", "passwordExpiresOn"}, adminViewKeys...))),
+		fields: map[string]any{"mobile": "+447911123456", "passwordExpiresOn": "2027-01-31"}},
+	// admin has an e-mail address: the welcome goes there, masked in the answer.
+	"admin.welcome-send.json": {status: http.StatusAccepted, keys: []string{"sentTo"}, fields: map[string]any{"sentTo": "a***@d***.example"}},
+	// Welcome tokens are random and reach only the user, so the token in
+	// the file is made up: the documented answer for an unknown link.
+	"admin.welcome-confirm.json": {status: http.StatusGone, code: latchkey.EGone, keys: []string{"error"}},
+	// Every setting, in the tenant's settings; the sample puts them all
+	// back with a new policy minimum, time zone and temporary-password
+	// lifetime, and the answer is what was stored.
+	"admin.settings-get.json": {status: http.StatusOK, keys: settingsKeys},
+	"admin.settings-put.json": {status: http.StatusOK, keys: settingsKeys,
+		fields: map[string]any{"tempPasswordHours": float64(24), "timeZone": "Europe/London"}},
+	// demo has no template of its own: GET answers the default; the PUT
+	// stores one; the preview renders the draft in the body with sample
+	// values; DELETE returns to the default (also when there was none).
+	"admin.template-get.json": {status: http.StatusOK, keys: templateKeys,
+		fields: map[string]any{"name": "PASSWORD_EMAIL_CHANGE", "isDefault": true}},
+	"admin.template-put.json": {status: http.StatusOK, keys: templateKeys,
+		fields: map[string]any{"name": "PASSWORD_EMAIL_CHANGE", "isDefault": false}},
+	"admin.template-preview.json": {status: http.StatusOK, keys: []string{"html", "sms", "subject", "text"},
+		fields: map[string]any{"subject": "Your Demo PIN code", "text": "Your PIN code: K7QM-R2XW-9HTC"}},
+	"admin.template-delete.json": {status: http.StatusNoContent},
+	// The fixture's set-up wrote more than two audit events since
+	// 2026-11-01: a page of two, and a cursor to the next.
+	"admin.audit-page.json": {status: http.StatusOK, keys: []string{"events", "nextCursor"}},
 }
+
+// settingsKeys are the fields of the tenant settings in an answer.
+var settingsKeys = []string{
+	"lockoutMinutes", "lockoutThreshold", "passwordPolicy", "pinLinkHours", "pinSignIn", "pinSignup",
+	"reminderDays", "resetByEmail", "resetRequestsPerHour", "securityPin", "selfServe", "sendHour",
+	"senderEmail", "tempPasswordHours", "timeZone", "usernameInResetEmail", "verificationMinutes",
+}
+
+// templateKeys are the fields of a template in an answer.
+var templateKeys = []string{"fields", "html", "isDefault", "name", "requiredFields", "sms", "subject", "text"}
+
+// adminViewKeys are the fields of the demo admin's user view.
+var adminViewKeys = []string{"email", "id", "locked", "pinCodeUser", "pinSet", "pinSetByAdmin", "registrationStatus", "roles", "selfServe", "username"}
 
 // accountKeys are the fields of an account in an answer.
 var accountKeys = []string{"contacts", "createdAt", "id", "name", "securityStatus", "updatedAt"}

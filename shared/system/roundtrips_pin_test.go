@@ -85,18 +85,7 @@ func TestFlows_RoundTrips_SecurityPIN(t *testing.T) {
 	run("code-verify-wrong", func() error { _, err := svc.VerifyCode(ctx, "rtpin", admin.ID, "acct-1", wrong); return err }, latchkey.EWrongCode)
 	run("code-verify-right", func() error { _, err := svc.VerifyCode(ctx, "rtpin", admin.ID, "acct-1", vcode); return err }, "")
 
-	want := minima(t)
-	for flow, calls := range got {
-		w, ok := want[flow]
-		if !ok {
-			t.Errorf("%s: %d calls, and no minimum in docs/data-model.md", flow, calls)
-			continue
-		}
-		if calls > w {
-			t.Errorf("%s: got %d DynamoDB calls, want at most %d (docs/data-model.md)", flow, calls, w)
-		}
-		t.Logf("%s: %d calls (minimum %d)", flow, calls, w)
-	}
+	checkRoundTrips(t, got)
 	for _, p := range [][2]string{{"pin-verify-wrong", "pin-verify-right"}, {"code-verify-wrong", "code-verify-right"}} {
 		if got[p[0]] != got[p[1]] {
 			t.Errorf("%s: got %d calls, want %d as %s", p[0], got[p[0]], got[p[1]], p[1])

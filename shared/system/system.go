@@ -27,7 +27,9 @@ import (
 	"github.com/latchkey/latchkey/shared/sns"
 	"github.com/latchkey/latchkey/shared/templates"
 	"github.com/latchkey/latchkey/shared/tenancy"
+	"github.com/latchkey/latchkey/shared/tenantadmin"
 	"github.com/latchkey/latchkey/shared/token"
+	"github.com/latchkey/latchkey/shared/useradmin"
 	"github.com/latchkey/latchkey/shared/userpin"
 )
 
@@ -45,6 +47,9 @@ type Deps struct {
 	PINSignup *pinsignup.Service
 	PINVerify *pinverify.Service
 	UserPIN   *userpin.Service
+	UserAdmin *useradmin.Service
+	// TenantAdmin serves settings, templates and the audit log.
+	TenantAdmin *tenantadmin.Service
 }
 
 // NewDeps builds the SDK clients, loads the keys and builds the services.
@@ -81,6 +86,11 @@ func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.
 			NormalizeMobile: phone.NormalizeE164,
 		},
 		UserPIN: &userpin.Service{Store: store, Notify: n, HMACKey: keys.HMACKey, Now: now},
+		UserAdmin: &useradmin.Service{
+			Store: store, Users: ten, Notify: n, HMACKey: keys.HMACKey, PublicBaseURL: c.PublicBaseURL, Now: now,
+			NormalizeMobile: phone.NormalizeE164,
+		},
+		TenantAdmin: &tenantadmin.Service{Store: store, Settings: ten, Now: now},
 	}
 }
 
@@ -91,6 +101,8 @@ func (d *Deps) Endpoints() []httpapi.Endpoint {
 	out = append(out, pinsignup.Endpoints(d.PINSignup)...)
 	out = append(out, pinverify.Endpoints(d.PINVerify)...)
 	out = append(out, userpin.Endpoints(d.UserPIN)...)
+	out = append(out, useradmin.Endpoints(d.UserAdmin)...)
+	out = append(out, tenantadmin.Endpoints(d.TenantAdmin)...)
 	return out
 }
 

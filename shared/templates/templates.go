@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
@@ -129,8 +130,9 @@ var specs = map[string]spec{
 			SMS:  "{{tenantName}}: the PIN of your account {{username}} was just changed. Not you? Contact {{tenantName}} at once."},
 	},
 	Welcome: {
+		required: []string{"link"}, fields: []string{"link", "expiresAt"},
 		def: Template{Subject: "Welcome to {{tenantName}}",
-			Text: "Hello {{username}},\n\nWelcome to {{tenantName}}."},
+			Text: "Hello {{username}},\n\nWelcome to {{tenantName}}. Open this link to confirm your mobile number; you will then get password reminders and can reset or unlock your account yourself:\n\n{{link}}\n\nThe link works once, until {{expiresAt}}. If you were not expecting this, you can ignore this message."},
 	},
 }
 
@@ -163,6 +165,51 @@ func Default(name string) (Template, error) {
 	t.Name = name
 	t.HTML = layout(t.Text)
 	return t, nil
+}
+
+// Resolve returns the template a tenant uses for name: its override o (nil
+// when it has none) with the default's SMS text where o has none, else the
+// default. It returns ENotFound for an unknown name.
+func Resolve(name string, o *Template) (Template, error) {
+	def, err := Default(name)
+	if err != nil || o == nil {
+		return def, err
+	}
+	out := *o
+	out.Name = name
+	if out.SMS == "" {
+		out.SMS = def.SMS
+	}
+	return out, nil
+}
+
+// samples are the preview values of merge fields: realistic, and none a
+// real secret.
+var samples = map[string]string{
+	"username":          "jane.doe",
+	"temporaryPassword": "Xq7Lm2Rt9Kp4Wz8N",
+	"expiresAt":         "2026-11-04 09:00 UTC",
+	"pinCode":           "K7QM-R2XW-9HTC",
+	"link":              "https://id.example.com/security-pin#sample-link-token",
+	"code":              "123456",
+	"daysLeft":          "10",
+	"lockedUntil":       "2026-11-02 09:15 UTC",
+}
+
+// Sample returns a value for every merge field of template name, for
+// previews: the tenant's name for tenantName, a realistic made-up value for
+// the others (a field without one shows as "[field]").
+func Sample(name, tenantName string) map[string]string {
+	out := map[string]string{}
+	for _, f := range Fields(name) {
+		v, ok := samples[f]
+		if !ok {
+			v = "[" + f + "]"
+		}
+		out[f] = v
+	}
+	out["tenantName"] = tenantName
+	return out
 }
 
 // layout turns a default's text into its HTML part: paragraphs, escaped text;
@@ -198,10 +245,24 @@ func used(s string) map[string]bool {
 	return out
 }
 
+// secretFields are merge fields that carry a secret (a temporary
+// password, a PIN code, a one-time code, a single-use link): they must
+// never be in a subject, which mail clients show on lock screens and in
+// notifications and mail servers log.
+var secretFields = map[string]bool{
+	fold("temporaryPassword"): true, fold("pinCode"): true, fold("code"): true, fold("link"): true,
+}
+
 // Validate checks an override of template t.Name: a known name, a subject and
-// both e-mail parts, every required merge field in each body part (and in the
-// SMS text when the template has one), and no unknown merge field. It returns
-// EValidation with the problems in Details, or ENotFound for an unknown name.
+// both e-mail parts, each part well formed (every {{ closed by }}, each tag a
+// merge field {{name}} or a section {{#name}}...{{/name}}, sections closed
+// in order and not nested), every required merge field in each body part
+// (and in the SMS text when the template has one) outside any section (a
+// section's content is left out when its field is empty), no secret field
+// in the subject, and no unknown merge field. It returns EValidation with
+// every problem, each starting with the part at fault ("subject", "text",
+// "html", "sms"), in the message and in Details.problems, or ENotFound for
+// an unknown name.
 func Validate(t Template) error {
 	s, ok := specs[t.Name]
 	if !ok {
@@ -228,10 +289,17 @@ func Validate(t Template) error {
 			problems = append(problems, part+" is required")
 			continue
 		}
+		if syntax := parse(body); len(syntax) > 0 {
+			for _, p := range syntax {
+				problems = append(problems, part+": "+p)
+			}
+			continue
+		}
 		u := used(body)
+		outside := used(sectionRe.ReplaceAllString(body, ""))
 		for _, r := range s.required {
-			if part != "subject" && !u[fold(r)] {
-				problems = append(problems, fmt.Sprintf("%s must contain the merge field {{%s}}", part, r))
+			if part != "subject" && !outside[fold(r)] {
+				problems = append(problems, fmt.Sprintf("%s must contain the merge field {{%s}} (outside any {{#section}})", part, r))
 			}
 		}
 		names := make([]string, 0, len(u))
@@ -242,15 +310,76 @@ func Validate(t Template) error {
 		for _, f := range names {
 			if !known[f] {
 				problems = append(problems, fmt.Sprintf("%s uses the unknown merge field %q", part, f))
+			} else if part == "subject" && secretFields[f] {
+				problems = append(problems, fmt.Sprintf("subject must not contain the merge field %q, which carries a secret", f))
 			}
 		}
 	}
 	if len(problems) > 0 {
-		e := latchkey.Errorf(latchkey.EValidation, "The template is not valid.")
+		e := latchkey.Errorf(latchkey.EValidation, "The template is not valid: %s.", strings.Join(problems, "; "))
 		e.Details = map[string]any{"problems": problems}
 		return e
 	}
 	return nil
+}
+
+// identRe is a merge field's name.
+var identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// parse reports what is malformed in a template part, as Merge reads it:
+// a {{ without its }}, a tag that is neither a merge field ({{name}}, spaces
+// allowed inside the braces) nor a section's start or end ({{#name}},
+// {{/name}}, no spaces), a section left open, ended without its start or
+// under another name, or nested in another (Merge does not nest sections).
+// Text outside tags is free: a lone }} (as in CSS) is text.
+func parse(s string) []string {
+	var problems []string
+	open := ""
+	for rest := s; ; {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(rest[i+2:], "}}")
+		if j < 0 {
+			problems = append(problems, "a {{ is not closed by }}")
+			break
+		}
+		tag := rest[i+2 : i+2+j]
+		rest = rest[i+2+j+2:]
+		switch {
+		case strings.HasPrefix(tag, "#") && identRe.MatchString(tag[1:]):
+			if open != "" {
+				problems = append(problems, fmt.Sprintf("section {{#%s}} is inside section {{#%s}}: sections cannot be nested", tag[1:], open))
+				return problems
+			}
+			open = tag[1:]
+		case strings.HasPrefix(tag, "/") && identRe.MatchString(tag[1:]):
+			if open == "" || fold(open) != fold(tag[1:]) {
+				problems = append(problems, fmt.Sprintf("{{/%s}} ends no open section {{#%s}}", tag[1:], tag[1:]))
+				return problems
+			}
+			open = ""
+		case identRe.MatchString(strings.Trim(tag, " \t\n\f\r")):
+		default:
+			problems = append(problems, fmt.Sprintf("{{%s}} is not a merge field: write {{name}}, {{#name}} or {{/name}}", truncate(tag, 40)))
+		}
+	}
+	if open != "" {
+		problems = append(problems, fmt.Sprintf("section {{#%s}} is not closed by {{/%s}}", open, open))
+	}
+	return problems
+}
+
+// truncate shortens s to at most n bytes (on a rune boundary) for a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // Merge fills the merge fields of s from fields; escape HTML-escapes values.
@@ -292,28 +421,19 @@ type Renderer struct {
 	Store Store
 }
 
-// Template returns the template tenantID uses for name.
+// Template returns the template tenantID uses for name (Resolve).
 func (r *Renderer) Template(ctx context.Context, tenantID, name string) (Template, error) {
-	def, err := Default(name)
-	if err != nil {
-		return Template{}, err
-	}
-	if r.Store == nil {
-		return def, nil
+	if _, err := Default(name); err != nil || r.Store == nil {
+		return Resolve(name, nil)
 	}
 	t, err := r.Store.GetTemplate(ctx, tenantID, name)
 	switch {
 	case latchkey.ErrorCode(err) == latchkey.ENotFound:
-		return def, nil
+		return Resolve(name, nil)
 	case err != nil:
 		return Template{}, err
 	}
-	out := *t
-	out.Name = name
-	if out.SMS == "" {
-		out.SMS = def.SMS
-	}
-	return out, nil
+	return Resolve(name, t)
 }
 
 // Render renders tenantID's template name with fields.

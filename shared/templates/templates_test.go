@@ -98,3 +98,80 @@ func TestRenderer_Override(t *testing.T) {
 		t.Fatalf("default for another tenant: got %+v %v", got, err)
 	}
 }
+
+func TestValidate_Syntax(t *testing.T) {
+	valid := func(text string) Template {
+		return Template{Name: PasswordEmailChange, Subject: "Reset", Text: text, HTML: "<p>{{temporaryPassword}}</p>"}
+	}
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"unclosed section", "{{#username}}Hi {{username}}. {{temporaryPassword}}", "text: section {{#username}} is not closed by {{/username}}"},
+		{"end without start", "{{temporaryPassword}}{{/username}}", "text: {{/username}} ends no open section"},
+		{"end of another section", "{{#username}}x{{/expiresAt}} {{temporaryPassword}}", "text: {{/expiresAt}} ends no open section"},
+		{"nested sections", "{{#username}}{{#expiresAt}}x{{/expiresAt}}{{/username}} {{temporaryPassword}}", "sections cannot be nested"},
+		{"unclosed tag", "{{temporaryPassword}} until {{expiresAt", "text: a {{ is not closed by }}"},
+		{"not a field", "{{temporaryPassword}} {{> partial}}", "is not a merge field"},
+		{"triple braces", "{{{temporaryPassword}}}", "is not a merge field"},
+		{"space in a section tag", "{{# username}}x{{/username}} {{temporaryPassword}}", "is not a merge field"},
+		{"required field only in a section", "{{#username}}{{temporaryPassword}}{{/username}}", "text must contain the merge field {{temporaryPassword}} (outside any {{#section}})"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Validate(valid(tc.text))
+			if latchkey.ErrorCode(err) != latchkey.EValidation || !strings.Contains(latchkey.ErrorMessage(err), tc.want) {
+				t.Fatalf("got %v, want %s containing %q", err, latchkey.EValidation, tc.want)
+			}
+			problems, _ := err.(*latchkey.Error).Details["problems"].([]string)
+			if len(problems) == 0 || !strings.HasPrefix(problems[0], "text") {
+				t.Errorf("problems: got %v, want them to name the part (text)", problems)
+			}
+		})
+	}
+	t.Run("well formed", func(t *testing.T) {
+		for _, text := range []string{
+			"{{ temporaryPassword }}",
+			"{{#username}}Hi {{username}}.{{/username}} {{temporaryPassword}} p { color: red }}",
+			"!TEMPORARY_PASSWORD! {{#expiresAt}}until {{expiresAt}}{{/expiresAt}}",
+		} {
+			if err := Validate(valid(text)); err != nil {
+				t.Errorf("%q: got %v, want valid", text, err)
+			}
+		}
+	})
+	t.Run("a secret in the subject", func(t *testing.T) {
+		tpl := valid("{{temporaryPassword}}")
+		tpl.Subject = "Your password: {{temporaryPassword}}"
+		if err := Validate(tpl); latchkey.ErrorCode(err) != latchkey.EValidation || !strings.Contains(latchkey.ErrorMessage(err), "subject must not contain") {
+			t.Fatalf("got %v, want a refusal naming the subject", err)
+		}
+	})
+}
+
+func TestSample(t *testing.T) {
+	for _, n := range Names() {
+		s := Sample(n, "Acme")
+		for _, f := range Fields(n) {
+			if s[f] == "" {
+				t.Errorf("%s: field %s has no sample value", n, f)
+			}
+		}
+		d, _ := Default(n)
+		r := Render(d, s)
+		if strings.Contains(r.Text+r.HTML+r.Subject+r.SMS, "{{") {
+			t.Errorf("%s: got an unfilled field in %+v", n, r)
+		}
+	}
+	if got := Sample(PINCodeEmailBody, "Acme & Sons")["tenantName"]; got != "Acme & Sons" {
+		t.Errorf("tenantName: got %q, want the tenant's name", got)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	got, err := Resolve(VerificationCode, &Template{Subject: "s", Text: "{{code}}", HTML: "{{code}}"})
+	if err != nil || got.Name != VerificationCode || got.SMS == "" {
+		t.Fatalf("got %+v, %v; want the override with the default's SMS", got, err)
+	}
+	if _, err := Resolve("NOPE", nil); latchkey.ErrorCode(err) != latchkey.ENotFound {
+		t.Fatalf("unknown name: got %v, want %s", err, latchkey.ENotFound)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/notify"
@@ -21,6 +23,9 @@ type Store interface {
 	CreateTenant(ctx context.Context, t latchkey.Tenant) error
 	DeleteNewTenant(ctx context.Context, tid string) error
 	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
+	// ReadTenant is GetTenant without the per-container cache (a
+	// consistent read); it returns ENotFound.
+	ReadTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
 	ListTenants(ctx context.Context) ([]latchkey.Tenant, error)
 	PutTenantSettings(ctx context.Context, tid string, st latchkey.Settings) error
 	CreateUser(ctx context.Context, u latchkey.User, tp *latchkey.TempPassword, sponsor *latchkey.Sponsor, audit latchkey.AuditEvent) error
@@ -53,11 +58,20 @@ type NewUser struct {
 	// creating transaction).
 	SponsorID         string
 	SponsorPINCodeMAC string
+	// PasswordExpiresOn is the day the user's password expires
+	// (YYYY-MM-DD, checked by the caller), if any.
+	PasswordExpiresOn string
+	// WithoutEmail creates the user without a temporary password and sends
+	// no e-mail (an import that says not to): nobody could know the
+	// password, so none is made; the user gets one by forgot-password or a
+	// reset by staff.
+	WithoutEmail bool
 }
 
 // CreateUser creates a user of tenant t with a temporary password (valid for
-// the tenant's TempPasswordHours) and e-mails it with PASSWORD_EMAIL_NEW. The
-// user, the username claim and the temporary password are written in one
+// the tenant's TempPasswordHours) and e-mails it with PASSWORD_EMAIL_NEW
+// (unless nu.WithoutEmail). The user, with self-serve off, the username
+// claim and the temporary password are written in one
 // transaction, and deleted again when the e-mail cannot be sent; the
 // temporary password is returned only so that the local stack can print the
 // demo admin's. The e-mail holds the username only when the tenant's
@@ -86,25 +100,33 @@ func (s *Service) CreateUser(ctx context.Context, t *latchkey.Tenant, actor stri
 	if err != nil {
 		return nil, "", err
 	}
-	pw, tp, err := latchkey.NewTempPassword(t.Settings, s.Now(), s.HMACKey)
-	if err != nil {
-		return nil, "", err
+	var pw string
+	var tp *latchkey.TempPassword
+	if !nu.WithoutEmail {
+		p, temp, err := latchkey.NewTempPassword(t.Settings, s.Now(), s.HMACKey)
+		if err != nil {
+			return nil, "", err
+		}
+		pw, tp = p, &temp
 	}
 	u := latchkey.User{
 		TenantID: t.ID, ID: id, Username: username, Email: email, Mobile: nu.Mobile, Roles: nu.Roles,
 		Permissions: nu.Permissions, Profiles: nu.Profiles, CompanyExceptions: nu.CompanyExceptions,
-		CreatedAt: s.Now(), SponsorID: nu.SponsorID,
+		CreatedAt: s.Now(), SponsorID: nu.SponsorID, PasswordExpiresOn: nu.PasswordExpiresOn,
 	}
 	var sponsor *latchkey.Sponsor
 	if nu.SponsorID != "" && nu.SponsorPINCodeMAC != "" {
 		sponsor = &latchkey.Sponsor{UserID: nu.SponsorID, PINCodeMAC: nu.SponsorPINCodeMAC}
 	}
 	created := latchkey.Event(t.ID, actor, u.ID, latchkey.ActionUserCreate, latchkey.ResultSuccess, "")
-	if err := s.Store.CreateUser(ctx, u, &tp, sponsor, created); err != nil {
+	if err := s.Store.CreateUser(ctx, u, tp, sponsor, created); err != nil {
 		s.Store.Audit(ctx, latchkey.Event(t.ID, actor, latchkey.NormalizeUsername(username), latchkey.ActionUserCreate, latchkey.ResultFailure, latchkey.ErrorCode(err)))
 		return nil, "", err
 	}
-	fields := latchkey.TempPasswordFields(t, &u, pw, tp)
+	if tp == nil {
+		return &u, "", nil
+	}
+	fields := latchkey.TempPasswordFields(t, &u, pw, *tp)
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailNew, fields); err != nil {
 		// Without the e-mail nobody can sign in as the user: undo the creation
 		// so that a retry starts afresh, and say why.
@@ -169,13 +191,18 @@ func (s *Service) ListTenants(ctx context.Context) ([]latchkey.Tenant, error) {
 }
 
 // UpdateSettings applies change to tenant tid's settings, validates the
-// result and stores it, recording actor and what changed (reason) in the
-// audit log. It returns ENotFound or EValidation.
+// result and stores it, recording actor and what changed in the audit log:
+// reason, or when reason is empty the names of the settings that changed
+// (latchkey.ChangedSettings, comma-separated). The settings are read with a
+// consistent read, not from the per-container tenant cache, so that a
+// change made elsewhere a moment ago is neither undone nor misreported. It
+// returns ENotFound or EValidation (nothing is stored).
 func (s *Service) UpdateSettings(ctx context.Context, tid, actor, reason string, change func(*latchkey.Settings)) (*latchkey.Tenant, error) {
-	t, err := s.Store.GetTenant(ctx, tid)
+	t, err := s.Store.ReadTenant(ctx, tid)
 	if err != nil {
 		return nil, err
 	}
+	before := t.Settings
 	change(&t.Settings)
 	if err := ValidateSettings(t.Settings); err != nil {
 		return nil, err
@@ -183,23 +210,100 @@ func (s *Service) UpdateSettings(ctx context.Context, tid, actor, reason string,
 	if err := s.Store.PutTenantSettings(ctx, tid, t.Settings); err != nil {
 		return nil, err
 	}
+	if reason == "" {
+		reason = strings.Join(latchkey.ChangedSettings(before, t.Settings), ",")
+	}
 	s.Store.Audit(ctx, latchkey.Event(tid, actor, tid, latchkey.ActionSettingsUpdate, latchkey.ResultSuccess, reason))
 	return t, nil
 }
 
-// ValidateSettings checks settings. It returns EValidation naming the
-// setting that is wrong.
+// Ranges of the settings, checked by ValidateSettings (PRODUCT.md,
+// "Passwords" and "Users, self-serve and expiry notifications"; each
+// default is in latchkey.DefaultSettings).
+const (
+	// MinPasswordLength is NIST SP 800-63B's floor for a password a user
+	// chooses: no tenant may ask for less.
+	MinPasswordLength = 8
+	// MaxPasswordLength is the longest password a policy may allow: 128
+	// characters are at most 512 bytes of UTF-8, within
+	// latchkey.MaxPasswordBytes, the longest input hashed at all.
+	MaxPasswordLength = 128
+	// MaxTempPasswordHours caps a temporary password's lifetime at a week.
+	// NIST SP 800-63B-4 caps e-mailed recovery secrets at 24 hours; the
+	// default is 48 (the source document's), and a tenant may choose 24.
+	MaxTempPasswordHours = 168
+	MinLockoutThreshold  = 3
+	MaxLockoutThreshold  = 20
+	MaxLockoutMinutes    = 24 * 60
+	MaxResetsPerHour     = 20
+	MaxPINLinkHours      = 168
+	MaxVerificationMins  = 24 * 60
+	MaxReminderDays      = 30
+	// maxTimeZoneBytes bounds a time-zone name before it is looked up (the
+	// longest IANA name is about 30 bytes).
+	maxTimeZoneBytes = 64
+)
+
+// The policy's maximum length, in bytes of UTF-8 at 4 bytes a character,
+// must stay within what is hashed at all: this constant fails to compile
+// (a negative value for a uint) if MaxPasswordLength grows past it.
+const _ = uint(latchkey.MaxPasswordBytes - MaxPasswordLength*utf8.UTFMax)
+
+// ValidateSettings checks every setting and returns EValidation whose
+// message names each setting that is wrong (by its JSON name, such as
+// "passwordPolicy.minLength") with its allowed values; Details.problems
+// lists them one by one. A time zone is an IANA name that time.LoadLocation
+// finds: a binary that validates settings should link time/tzdata, so
+// that the answer does not depend on the host's zoneinfo files.
 func ValidateSettings(st latchkey.Settings) error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	inRange := func(name string, v, lo, hi int, note string) {
+		if v < lo || v > hi {
+			bad("%s must be %d to %d%s.", name, lo, hi, note)
+		}
+	}
+	p := st.Policy
+	inRange("passwordPolicy.minLength", p.MinLength, MinPasswordLength, MaxPasswordLength, "")
+	if p.MaxLength < max(p.MinLength, MinPasswordLength) || p.MaxLength > MaxPasswordLength {
+		bad("passwordPolicy.maxLength must be at least passwordPolicy.minLength and at most %d.", MaxPasswordLength)
+	}
+	inRange("tempPasswordHours", st.TempPasswordHours, 1, MaxTempPasswordHours, " (NIST SP 800-63B-4 advises at most 24 for e-mailed secrets)")
+	inRange("lockoutThreshold", st.LockoutThreshold, MinLockoutThreshold, MaxLockoutThreshold, "")
+	inRange("lockoutMinutes", st.LockoutMinutes, 1, MaxLockoutMinutes, "")
+	inRange("resetRequestsPerHour", st.ResetRequestsPerHour, 1, MaxResetsPerHour, "")
 	switch st.PINSignup {
 	case latchkey.PINSignupOff, latchkey.PINSignupWeb, latchkey.PINSignupAll:
 	default:
-		return latchkey.Errorf(latchkey.EValidation, "pinSignup must be off, web or all.")
+		bad("pinSignup must be off, web or all.")
 	}
-	if st.PINLinkHours < 0 || st.PINLinkHours > 168 {
-		return latchkey.Errorf(latchkey.EValidation, "pinLinkHours must be 1 to 168 (0 means the default, 24).")
+	inRange("pinLinkHours", st.PINLinkHours, 0, MaxPINLinkHours, " (0 means the default, 24)")
+	inRange("verificationMinutes", st.VerificationMinutes, 0, MaxVerificationMins, " (0 means the default, 60)")
+	inRange("reminderDays", st.ReminderDays, 1, MaxReminderDays, "")
+	inRange("sendHour", st.SendHour, 0, 23, " (an hour of the day in timeZone)")
+	if !validTimeZone(st.TimeZone) {
+		bad("timeZone must be an IANA time zone name, such as Europe/London or UTC.")
 	}
-	if st.VerificationMinutes < 0 || st.VerificationMinutes > 24*60 {
-		return latchkey.Errorf(latchkey.EValidation, "verificationMinutes must be 1 to 1440 (0 means the default, 60).")
+	if st.SenderEmail != "" {
+		if e, err := latchkey.ValidateEmail(st.SenderEmail); err != nil || e != st.SenderEmail {
+			bad("senderEmail must be an e-mail address, or empty for the deployment's sender.")
+		}
 	}
-	return nil
+	if len(problems) == 0 {
+		return nil
+	}
+	e := latchkey.Errorf(latchkey.EValidation, "%s", strings.Join(problems, " "))
+	e.Details = map[string]any{"problems": problems}
+	return e
+}
+
+// validTimeZone reports whether name is an IANA time zone name: not empty,
+// not "Local" (the host's zone, whatever it is), and found by
+// time.LoadLocation.
+func validTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > maxTimeZoneBytes {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // time-zone names resolve whatever the host's zoneinfo
 
 	"github.com/latchkey/latchkey/shared/internal/testclock"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -86,6 +87,20 @@ func (f *fakeStore) GetTenant(_ context.Context, id string) (*latchkey.Tenant, e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter("GetTenant"); err != nil {
+		return nil, err
+	}
+	t, ok := f.tenants[id]
+	if !ok {
+		return nil, latchkey.Errorf(latchkey.ENotFound, "Tenant not found.")
+	}
+	return &t, nil
+}
+
+// ReadTenant is GetTenant: the fake has no cache.
+func (f *fakeStore) ReadTenant(_ context.Context, id string) (*latchkey.Tenant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("ReadTenant"); err != nil {
 		return nil, err
 	}
 	t, ok := f.tenants[id]
@@ -394,6 +409,85 @@ func TestService_UpdateSettings_Unit(t *testing.T) {
 		u := newTenancyUnit(t)
 		if _, err := u.svc.UpdateSettings(u.ctx, "nope", "id-admin", "x", func(*latchkey.Settings) {}); code(err) != latchkey.ENotFound {
 			t.Fatalf("got %v, want %s", err, latchkey.ENotFound)
+		}
+	})
+
+	t.Run("without a reason the audit names the changed settings", func(t *testing.T) {
+		u := newTenancyUnit(t)
+		if _, err := u.svc.UpdateSettings(u.ctx, u.tenant.ID, "id-admin", "", func(s *latchkey.Settings) {
+			s.ReminderDays, s.Policy.MinLength, s.TimeZone = 14, 12, "Europe/Paris"
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := "passwordPolicy.minLength,reminderDays,timeZone"
+		if len(u.store.audits) != 1 || u.store.audits[0].Reason != want {
+			t.Errorf("audit: got %+v, want one event with reason %q", u.store.audits, want)
+		}
+		if u.store.calls["ReadTenant"] != 1 || u.store.calls["GetTenant"] != 0 {
+			t.Errorf("reads: got %v, want one ReadTenant (not the cached GetTenant)", u.store.calls)
+		}
+	})
+}
+
+func TestValidateSettings_Unit(t *testing.T) {
+	if err := tenancy.ValidateSettings(latchkey.DefaultSettings()); err != nil {
+		t.Fatalf("defaults: got %v, want valid", err)
+	}
+	for _, tc := range []struct {
+		field  string
+		change func(*latchkey.Settings)
+	}{
+		{"passwordPolicy.minLength", func(s *latchkey.Settings) { s.Policy.MinLength = 7 }},
+		{"passwordPolicy.minLength", func(s *latchkey.Settings) { s.Policy.MinLength, s.Policy.MaxLength = 129, 129 }},
+		{"passwordPolicy.maxLength", func(s *latchkey.Settings) { s.Policy.MinLength, s.Policy.MaxLength = 12, 11 }},
+		{"passwordPolicy.maxLength", func(s *latchkey.Settings) { s.Policy.MaxLength = 129 }},
+		{"tempPasswordHours", func(s *latchkey.Settings) { s.TempPasswordHours = 0 }},
+		{"tempPasswordHours", func(s *latchkey.Settings) { s.TempPasswordHours = 169 }},
+		{"lockoutThreshold", func(s *latchkey.Settings) { s.LockoutThreshold = 2 }},
+		{"lockoutThreshold", func(s *latchkey.Settings) { s.LockoutThreshold = 21 }},
+		{"lockoutMinutes", func(s *latchkey.Settings) { s.LockoutMinutes = 0 }},
+		{"lockoutMinutes", func(s *latchkey.Settings) { s.LockoutMinutes = 1441 }},
+		{"resetRequestsPerHour", func(s *latchkey.Settings) { s.ResetRequestsPerHour = 0 }},
+		{"resetRequestsPerHour", func(s *latchkey.Settings) { s.ResetRequestsPerHour = 21 }},
+		{"pinSignup", func(s *latchkey.Settings) { s.PINSignup = "sometimes" }},
+		{"pinLinkHours", func(s *latchkey.Settings) { s.PINLinkHours = -1 }},
+		{"pinLinkHours", func(s *latchkey.Settings) { s.PINLinkHours = 169 }},
+		{"verificationMinutes", func(s *latchkey.Settings) { s.VerificationMinutes = 1441 }},
+		{"reminderDays", func(s *latchkey.Settings) { s.ReminderDays = 0 }},
+		{"reminderDays", func(s *latchkey.Settings) { s.ReminderDays = 31 }},
+		{"sendHour", func(s *latchkey.Settings) { s.SendHour = -1 }},
+		{"sendHour", func(s *latchkey.Settings) { s.SendHour = 24 }},
+		{"timeZone", func(s *latchkey.Settings) { s.TimeZone = "" }},
+		{"timeZone", func(s *latchkey.Settings) { s.TimeZone = "Local" }},
+		{"timeZone", func(s *latchkey.Settings) { s.TimeZone = "Mars/Olympus_Mons" }},
+		{"timeZone", func(s *latchkey.Settings) { s.TimeZone = "../../etc/passwd" }},
+		{"senderEmail", func(s *latchkey.Settings) { s.SenderEmail = "not an address" }},
+		{"senderEmail", func(s *latchkey.Settings) { s.SenderEmail = " it@example.com" }},
+	} {
+		st := latchkey.DefaultSettings()
+		tc.change(&st)
+		err := tenancy.ValidateSettings(st)
+		if code(err) != latchkey.EValidation || !strings.HasPrefix(latchkey.ErrorMessage(err), tc.field+" ") {
+			t.Errorf("%s (%+v): got %v, want %s naming %s", tc.field, st, err, latchkey.EValidation, tc.field)
+		}
+	}
+	t.Run("the edges are allowed", func(t *testing.T) {
+		st := latchkey.DefaultSettings()
+		st.Policy.MinLength, st.Policy.MaxLength = 128, 128
+		st.TempPasswordHours, st.LockoutThreshold, st.LockoutMinutes, st.ResetRequestsPerHour = 168, 20, 1440, 20
+		st.PINLinkHours, st.VerificationMinutes, st.ReminderDays, st.SendHour = 0, 0, 30, 23
+		st.TimeZone, st.SenderEmail = "America/Argentina/Buenos_Aires", "it@example.com"
+		if err := tenancy.ValidateSettings(st); err != nil {
+			t.Errorf("got %v, want valid", err)
+		}
+	})
+	t.Run("every problem is named", func(t *testing.T) {
+		st := latchkey.DefaultSettings()
+		st.SendHour, st.ReminderDays = 24, 0
+		err := tenancy.ValidateSettings(st)
+		var e *latchkey.Error
+		if !errors.As(err, &e) || len(e.Details["problems"].([]string)) != 2 {
+			t.Fatalf("got %v, want two problems", err)
 		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -135,16 +134,8 @@ func (f *fixture) reload(u *latchkey.User) *latchkey.User {
 	return cur
 }
 
-// token returns a bearer token of u.
-func (f *fixture) token(u *latchkey.User) string {
-	f.t.Helper()
-	tok, _, err := f.deps.Tokens.Issue(u.TenantID, u.ID, u.Roles, u.SessionVersion)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	testenv.Remember(tok)
-	return tok
-}
+// token returns a bearer token of u, remembered as a secret.
+func (f *fixture) token(u *latchkey.User) string { return testenv.Token(f.t, f.deps, u) }
 
 // do sends a request for the fixture's tenant through the gateway and
 // returns the status, the error code (of an error answer) and the body.
@@ -156,28 +147,8 @@ func (f *fixture) do(method, path, tok, body string) (int, string, string) {
 // doIn is do for tenant tid.
 func (f *fixture) doIn(tid, method, path, tok, body string) (int, string, string) {
 	f.t.Helper()
-	req, _ := http.NewRequest(method, f.server+"/v1/tenants/"+tid+path, bytes.NewReader([]byte(body)))
-	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(b, &e)
-	return res.StatusCode, e.Error.Code, string(b)
+	r := testenv.Call(f.t, method, f.server+"/v1/tenants/"+tid+path, tok, body)
+	return r.Status, r.Code(), string(r.Raw)
 }
 
 // signIn signs in with username and PIN over HTTP and returns the status

@@ -7,9 +7,11 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -382,4 +384,66 @@ func UnreachableMailer(t testing.TB) *ses.Mailer {
 		t.Fatal(err)
 	}
 	return ses.New(ses.NewClientFrom(cfg, closed), Sender)
+}
+
+// Token issues a bearer token of u with d's issuer, remembered as a secret.
+func Token(t testing.TB, d *system.Deps, u *latchkey.User) string {
+	t.Helper()
+	tok, _, err := d.Tokens.Issue(u.TenantID, u.ID, u.Roles, u.SessionVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Remember(tok)
+	return tok
+}
+
+// Reply is an HTTP answer as a test reads it: Body is the JSON object of
+// the answer, if it is one.
+type Reply struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	Body   map[string]any
+}
+
+// Code returns the error code of an error answer ("" otherwise).
+func (r Reply) Code() string {
+	e, _ := r.Body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+// Message returns the error message of an error answer ("" otherwise).
+func (r Reply) Message() string {
+	e, _ := r.Body["error"].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+// Call sends a JSON request (body "" for none) to url with the bearer token
+// tok ("" for none) and returns the answer.
+func Call(t testing.TB, method, url, tok, body string) Reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Reply{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &out.Body)
+	}
+	return out
 }
