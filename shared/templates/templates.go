@@ -198,7 +198,8 @@ var samples = map[string]string{
 
 // Sample returns a value for every merge field of template name, for
 // previews: the tenant's name for tenantName, a realistic made-up value for
-// the others (a field without one shows as "[field]").
+// the others (a field without one shows as "[field]"); a link points at the
+// page the template's e-mail links to.
 func Sample(name, tenantName string) map[string]string {
 	out := map[string]string{}
 	for _, f := range Fields(name) {
@@ -207,6 +208,9 @@ func Sample(name, tenantName string) map[string]string {
 			v = "[" + f + "]"
 		}
 		out[f] = v
+	}
+	if _, ok := out["link"]; ok && name == Welcome {
+		out["link"] = "https://id.example.com/welcome#sample-link-token"
 	}
 	out["tenantName"] = tenantName
 	return out
