@@ -42,6 +42,7 @@ var defaultEvents = map[string]string{
 	"accounts":         "accounts.upsert.json",       // 200: token check, E.164 parsing, one update
 	"pin-verification": "pin-verification.get.json",  // 200: token check, one read
 	"admin":            "admin.user-get.json",        // 200: token check, one read
+	"users":            "users.patch.json",           // 200: token check, E.164 parsing, read and one transaction
 }
 
 // helloEvent is the payload-2.0 event the hello-world function receives.

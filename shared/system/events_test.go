@@ -110,7 +110,7 @@ var expected = map[string]outcome{
 	// event's fresh table: the documented answer when no code is live.
 	"pin-verification.code-verify.json": {status: http.StatusGone, code: latchkey.ECodeGone, keys: []string{"error"}},
 	// The two users of the sample are new to demo: both created.
-	"admin.users-import.json": {status: http.StatusOK, keys: []string{"created", "refused", "results"},
+	"users.import.json": {status: http.StatusOK, keys: []string{"created", "refused", "results"},
 		fields: map[string]any{"created": float64(2), "refused": float64(0)}},
 	// admin has signed in, so is accessed_self_serve: a page of one.
 	"admin.users-list.json": {status: http.StatusOK, keys: []string{"users"}},
@@ -122,13 +122,13 @@ var expected = map[string]outcome{
 	// expiry day.
 	"admin.user-get.json": {status: http.StatusOK, keys: adminViewKeys,
 		fields: map[string]any{"username": "admin", "registrationStatus": "accessed_self_serve", "selfServe": false, "locked": false}},
-	"admin.user-patch.json": {status: http.StatusOK, keys: slices.Sorted(slices.Values(append([]string{"mobile", "passwordExpiresOn"}, adminViewKeys...))),
+	"users.patch.json": {status: http.StatusOK, keys: slices.Sorted(slices.Values(append([]string{"mobile", "passwordExpiresOn"}, adminViewKeys...))),
 		fields: map[string]any{"mobile": "+447911123456", "passwordExpiresOn": "2027-01-31"}},
 	// admin has an e-mail address: the welcome goes there, masked in the answer.
 	"admin.welcome-send.json": {status: http.StatusAccepted, keys: []string{"sentTo"}, fields: map[string]any{"sentTo": "a***@d***.example"}},
 	// Welcome tokens are random and reach only the user, so the token in
 	// the file is made up: the documented answer for an unknown link.
-	"admin.welcome-confirm.json": {status: http.StatusGone, code: latchkey.EGone, keys: []string{"error"}},
+	"users.welcome-confirm.json": {status: http.StatusGone, code: latchkey.EGone, keys: []string{"error"}},
 	// Every setting, in the tenant's settings; the sample puts them all
 	// back with a new policy minimum, time zone and temporary-password
 	// lifetime, and the answer is what was stored.

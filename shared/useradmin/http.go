@@ -14,13 +14,13 @@ import (
 // With a nil s they describe the routes only (for the route table).
 func Endpoints(s *Service) []httpapi.Endpoint {
 	return []httpapi.Endpoint{
-		{Route: routes.Route{Method: "POST", Path: "/users", Function: FnAdmin, Roles: routes.Admin, Summary: "Create or import up to 100 users"}, Handle: s.httpImport},
+		{Route: routes.Route{Method: "POST", Path: "/users", Function: FnUsers, Roles: routes.Admin, Summary: "Create or import up to 100 users"}, Handle: s.httpImport},
 		{Route: routes.Route{Method: "GET", Path: "/users", Function: FnAdmin, Roles: routes.Admin, Summary: "List users, a page at a time"}, Handle: s.httpList},
 		{Route: routes.Route{Method: "POST", Path: "/users/self-serve", Function: FnAdmin, Roles: routes.Admin, Summary: "Switch self-serve on or off for up to 100 users"}, Handle: s.httpSelfServe},
 		{Route: routes.Route{Method: "GET", Path: "/users/{userId}", Function: FnAdmin, Roles: routes.Admin, Summary: "Read a user"}, Handle: s.httpGet},
-		{Route: routes.Route{Method: "PATCH", Path: "/users/{userId}", Function: FnAdmin, Roles: routes.Admin, Summary: "Change a user's e-mail, mobile, expiry day, roles or grants"}, Handle: s.httpPatch},
+		{Route: routes.Route{Method: "PATCH", Path: "/users/{userId}", Function: FnUsers, Roles: routes.Admin, Summary: "Change a user's e-mail, mobile, expiry day, roles or grants"}, Handle: s.httpPatch},
 		{Route: routes.Route{Method: "POST", Path: "/users/{userId}/welcome", Function: FnAdmin, Roles: routes.Admin, Summary: "E-mail a user a welcome link to confirm their mobile number"}, Handle: s.httpSendWelcome},
-		{Route: routes.Route{Method: "POST", Path: "/welcome/{token}", Function: FnAdmin, Summary: "Confirm one's mobile number with a welcome link"}, Handle: s.httpConfirmWelcome},
+		{Route: routes.Route{Method: "POST", Path: "/welcome/{token}", Function: FnUsers, Summary: "Confirm one's mobile number with a welcome link"}, Handle: s.httpConfirmWelcome},
 	}
 }
 
