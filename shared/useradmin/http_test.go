@@ -18,7 +18,7 @@ import (
 // pathParam matches a path parameter of a route other than the tenant.
 var pathParam = regexp.MustCompile(`\{[A-Za-z]+\}`)
 
-// Every route of the admin function that needs a token, as the route table
+// Every route of the admin and users functions that needs a token, as the route table
 // lists them (so a route added later is covered too, whichever package
 // declares it), refuses agents, users and another tenant's admin with 403
 // before it reads the body, which is {} here.
@@ -33,13 +33,15 @@ func TestEndpoints_Forbidden(t *testing.T) {
 		"agent": f.token(agent), "user": f.token(user), "admin of another tenant": f.token(otherAdmin),
 	}
 	var admin []routes.Route
-	for _, r := range routes.ForFunction(catalog.Routes(), useradmin.FnAdmin) {
-		if !r.Public() {
-			admin = append(admin, r)
+	for _, fn := range []string{useradmin.FnAdmin, useradmin.FnUsers} {
+		for _, r := range routes.ForFunction(catalog.Routes(), fn) {
+			if !r.Public() {
+				admin = append(admin, r)
+			}
 		}
 	}
-	if len(admin) < 6 {
-		t.Fatalf("got %d admin routes with a token, want at least the 6 of user administration", len(admin))
+	if len(admin) < 13 {
+		t.Fatalf("got %d admin routes with a token, want at least the 6 of user administration and the 7 of settings, templates and audit", len(admin))
 	}
 	before := f.nonAudit()
 	for _, r := range admin {
