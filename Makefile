@@ -18,7 +18,9 @@ $(NODE_BIN)/.installed: infra/package.json infra/package-lock.json
 
 tools: $(NODE_BIN)/.installed
 
-## run: start DynamoDB Local, the SES emulator, the SMS outbox and the API on :8080
+## run: start DynamoDB Local, the SES emulator, the SMS outbox and the API on :8080.
+## EXPIRY_EVERY=10s (and EXPIRY_FROM=2026-12-01T00:00:00Z) also runs the expiry
+## notifier every 10 s, each run acting as the next hour.
 run: tools
 	$(GO) run ./cmd/latchkey-local
 
@@ -58,8 +60,10 @@ deploy: tools build
 	$(NODE_BIN)/cdk deploy $(CDK_ARGS)
 
 ## invoke: make invoke FN=sessions EVENT=events/sessions-post.json
+## The expiry notifier takes a clock override: make invoke FN=expiry-notifier
+## EVENT=events/scheduled.daily.json AT=2026-12-01T09:00:00Z
 invoke: tools
-	$(GO) run ./cmd/latchkey-local invoke -fn $(FN) -event $(EVENT)
+	$(GO) run ./cmd/latchkey-local invoke -fn $(FN) -event $(EVENT) $(if $(AT),-at $(AT))
 
 clean:
 	rm -rf build .local cdk.out

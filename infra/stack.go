@@ -395,9 +395,12 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 	// Write to its own log group only, instead of AWSLambdaBasicExecutionRole.
 	logs.GrantWrite(role)
 
+	// A scheduled function (the expiry notifier) works through every
+	// tenant at its send hour: 5 minutes, and it stops starting new work
+	// before its deadline (see shared/expiry).
 	timeout := 10.0
 	if f.Schedule != "" {
-		timeout = 30
+		timeout = 300
 	}
 	code, err := filepath.Abs(filepath.Join(cfg.buildDir(), f.Name))
 	if err != nil {

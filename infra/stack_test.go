@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/catalog"
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/schema"
 )
@@ -642,7 +643,7 @@ func TestLatchkeyStack_Functions(t *testing.T) {
 				"Architectures": []any{"arm64"},
 				"Handler":       "bootstrap",
 				"MemorySize":    float64(256),
-				"Timeout":       float64(10),
+				"Timeout":       timeoutOf(f),
 				"Description":   f.Description,
 			} {
 				if got := p[k]; !reflect.DeepEqual(got, want) {
@@ -721,8 +722,46 @@ func TestLatchkeyStack_API(t *testing.T) {
 			s.template.HasOutput(jsii.String(name), &map[string]any{})
 		})
 	}
-	if got, want := len(s.ofType("AWS::Events::Rule")), 0; got != want {
-		t.Errorf("schedule rules: got %d, want %d (no function has a schedule)", got, want)
+	if got, want := len(s.ofType("AWS::Events::Rule")), 1; got != want {
+		t.Errorf("schedule rules: got %d, want %d (the expiry notifier's)", got, want)
+	}
+}
+
+// The expiry notifier runs at minute 0 of every hour, started by one
+// EventBridge rule targeting it, with the invoke permission, and its role
+// holds exactly the actions of its Needs.
+func TestLatchkeyStack_ExpiryNotifierSchedule(t *testing.T) {
+	s := latchkeyTemplate(t)
+	fn := s.functionsByName(t)[expiry.FnExpiryNotifier]
+	if fn == "" {
+		t.Fatalf("function %s: got none, want one", expiry.FnExpiryNotifier)
+	}
+	if got, want := expiry.Schedule, "cron(0 * * * ? *)"; got != want {
+		t.Errorf("schedule: got %q, want %q (every hour at minute 0)", got, want)
+	}
+	must(t, "rule", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+			"ScheduleExpression": "cron(0 * * * ? *)",
+			"State":              "ENABLED",
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+			})},
+		})
+	})
+	must(t, "invoke permission", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), &map[string]any{
+			"Principal":    "events.amazonaws.com",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+		})
+	})
+	var f routes.Function
+	for _, c := range catalog.Functions() {
+		if c.Name == expiry.FnExpiryNotifier {
+			f = c
+		}
+	}
+	if want := (routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true}); f.Needs != want {
+		t.Errorf("needs: got %+v, want %+v", f.Needs, want)
 	}
 }
 
@@ -739,7 +778,7 @@ func TestLatchkeyStack_Schedule(t *testing.T) {
 	if fn == "" {
 		t.Fatalf("function %s: got none, want one", scheduledFn.Name)
 	}
-	if got, want := props(s.resources[fn])["Timeout"], float64(30); got != want {
+	if got, want := props(s.resources[fn])["Timeout"], float64(300); got != want {
 		t.Errorf("Timeout: got %v, want %v", got, want)
 	}
 	must(t, "rule", func() {
@@ -893,4 +932,14 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// timeoutOf is the timeout of f's function in seconds: 10 for a function
+// serving routes, 300 for a scheduled one (the expiry notifier's run over
+// every tenant at its send hour).
+func timeoutOf(f routes.Function) float64 {
+	if f.Schedule != "" {
+		return 300
+	}
+	return 10
 }

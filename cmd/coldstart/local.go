@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,7 @@ var defaultEvents = map[string]string{
 	"pin-verification": "pin-verification.get.json",  // 200: token check, one read
 	"admin":            "admin.user-get.json",        // 200: token check, one read
 	"users":            "users.patch.json",           // 200: token check, E.164 parsing, read and one transaction
+	"expiry-notifier":  "scheduled.daily.json",       // the EventBridge event: the tenants, the expiry index, no one due
 }
 
 // helloEvent is the payload-2.0 event the hello-world function receives.
@@ -154,6 +156,9 @@ func (l *Local) Event(ctx context.Context, file string) ([]byte, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
+	}
+	if bytes.Contains(raw, []byte(`"detail-type"`)) {
+		return raw, nil // an EventBridge event (the scheduled one): no placeholders, not payload 2.0
 	}
 	ev, err := l.deps.PrepareEvent(ctx, raw)
 	if err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/schema"
@@ -231,6 +232,9 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	hs := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
+	if err := startExpirySchedule(ctx, d, out); err != nil {
+		return err
+	}
 
 	fmt.Fprintf(out, `
 Latchkey is running locally.
@@ -251,6 +255,48 @@ Press Ctrl-C to stop.
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shutdown)
+	return nil
+}
+
+// startExpirySchedule runs the expiry notifier on a fast local schedule
+// when EXPIRY_EVERY is set (a Go duration, such as 10s): every tick acts as
+// the next hour from EXPIRY_FROM (RFC 3339; the current hour when unset),
+// so a day of hourly runs passes in 24 ticks. Without EXPIRY_EVERY nothing
+// runs: use make invoke FN=expiry-notifier … AT=… for one run.
+func startExpirySchedule(ctx context.Context, d *system.Deps, out io.Writer) error {
+	every := os.Getenv("EXPIRY_EVERY")
+	if every == "" {
+		return nil
+	}
+	tick, err := time.ParseDuration(every)
+	if err != nil || tick <= 0 {
+		return fmt.Errorf("EXPIRY_EVERY %q: want a positive duration, such as 10s", every)
+	}
+	at := time.Now().UTC().Truncate(time.Hour)
+	if from := os.Getenv("EXPIRY_FROM"); from != "" {
+		if at, err = time.Parse(time.RFC3339, from); err != nil {
+			return fmt.Errorf("EXPIRY_FROM %q: want RFC 3339, such as 2026-12-01T00:00:00Z", from)
+		}
+	}
+	fmt.Fprintf(out, "expiry-notifier: every %s, acting as one hour later each time, from %s\n", tick, at.Format(time.RFC3339))
+	go func() {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			rep, err := d.Expiry.Run(ctx, at)
+			if err != nil {
+				d.Logger.WarnContext(ctx, "expiry-notifier run failed", "at", at.Format(time.RFC3339), "error", err.Error())
+			}
+			fmt.Fprintf(out, "expiry-notifier at %s: %d tenants, %d sent, %d duplicate, %d failed\n",
+				at.Format(time.RFC3339), rep.Tenants, rep.Sent, rep.Duplicate, rep.Failed)
+			at = at.Add(time.Hour)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	return nil
 }
 
@@ -294,8 +340,17 @@ func invoke(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
 	fn := fs.String("fn", "", "function name (a folder under functions/)")
 	evFile := fs.String("event", "", "payload-2.0 event file, such as events/sessions.sign-in.json")
+	atFlag := fs.String("at", os.Getenv("AT"), "for a scheduled function: act as this time (RFC 3339, such as 2026-12-01T09:00:00Z) instead of the event's")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var at time.Time
+	if *atFlag != "" {
+		t, err := time.Parse(time.RFC3339, *atFlag)
+		if err != nil {
+			return fmt.Errorf("-at (AT) %q: want RFC 3339, such as 2026-12-01T09:00:00Z", *atFlag)
+		}
+		at = t
 	}
 	if *fn == "" || *evFile == "" {
 		return errors.New("usage: make invoke FN=<function> EVENT=events/<file>.json")
@@ -307,6 +362,16 @@ func invoke(ctx context.Context, args []string, out io.Writer) error {
 	defer s.Stop()
 	d, err := newDeps(ctx, os.Stderr)
 	if err != nil {
+		return err
+	}
+	if *fn == expiry.FnExpiryNotifier {
+		raw, err := os.ReadFile(*evFile)
+		if err != nil {
+			return err
+		}
+		rep, err := d.InvokeScheduled(ctx, raw, at)
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintln(out, string(b))
 		return err
 	}
 	res, err := InvokeFile(ctx, d, *fn, *evFile)

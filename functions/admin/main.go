@@ -1,7 +1,8 @@
 // Command admin is the Lambda function serving the tenant administration
 // that never parses a mobile number: the user list, reading a user,
 // self-serve switches and sending welcome links (shared/useradmin), and the
-// tenant's settings, templates and audit log (shared/tenantadmin).
+// tenant's settings, templates and audit log (shared/tenantadmin), and the
+// expiry notices sent to a user (shared/expiry, read only).
 // Creating, importing and editing users and confirming a mobile number are
 // the users function's, which links the phone-number library. It builds,
 // once per cold start, exactly what these routes need: the DynamoDB store,
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/tenancy"
 	"github.com/latchkey/latchkey/shared/tenantadmin"
 	"github.com/latchkey/latchkey/shared/useradmin"
@@ -36,5 +38,6 @@ func main() {
 	}
 	tenantAdmin := &tenantadmin.Service{Store: store, Settings: ten, Now: time.Now}
 	endpoints := append(useradmin.Endpoints(users), tenantadmin.Endpoints(tenantAdmin)...)
+	endpoints = append(endpoints, expiry.Endpoints(&expiry.Service{Store: store})...)
 	lambda.Start(app.Must(env.Server(useradmin.FnAdmin, endpoints, tokens, store)).Handle)
 }

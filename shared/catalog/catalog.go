@@ -6,6 +6,7 @@
 package catalog
 
 import (
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/pinsignup"
@@ -39,6 +40,7 @@ func Capabilities() []Capability {
 		{Package: modulePath + "/shared/userpin", Functions: userpin.Functions, Endpoints: userpin.Endpoints(nil)},
 		{Package: modulePath + "/shared/useradmin", Functions: useradmin.Functions, Endpoints: useradmin.Endpoints(nil)},
 		{Package: modulePath + "/shared/tenantadmin", Functions: tenantadmin.Functions, Endpoints: tenantadmin.Endpoints(nil)},
+		{Package: modulePath + "/shared/expiry", Functions: expiry.Functions, Endpoints: expiry.Endpoints(nil)},
 	}
 }
 

@@ -2,7 +2,8 @@
 // shared/schema), single-table design, the tenant in every key. One file
 // per aggregate: tenants.go, users.go, credentials.go (temporary passwords
 // and challenges), lockout.go, rates.go, signin.go (a successful sign-in's
-// one transaction), pincodes.go, accounts.go, audit.go and templates.go; cache.go holds
+// one transaction), pincodes.go, accounts.go, audit.go, templates.go and
+// notices.go (the expiry index and expiry notices); cache.go holds
 // the per-container caches, counter.go the round-trip counter, create.go
 // the client and the table's creation; this file the helpers they share. Store satisfies the
 // small store interfaces the services declare where they use them.

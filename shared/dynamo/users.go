@@ -20,9 +20,13 @@ import (
 // latchkey.User tags them. RegistrationStatus and GSI2PK are derived from
 // the user (User.RegistrationStatus) and rewritten by every write that
 // changes e-mail, mobile or first self-serve use, so that GSI2 lists a
-// tenant's users of one status without a scan.
+// tenant's users of one status without a scan. GSI3PK and GSI3SK (the
+// expiry index, see expiryKeyOf) are set only for a user with a password
+// expiry date, and rewritten by every write that changes that date.
 type userItem struct {
 	PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK string
+	GSI3PK                                 string `dynamodbav:",omitempty"`
+	GSI3SK                                 string `dynamodbav:",omitempty"`
 	RegistrationStatus                     string `dynamodbav:"registrationStatus"`
 	latchkey.User
 }
@@ -34,6 +38,7 @@ func toUserItem(u latchkey.User) userItem {
 		PK: userKey(u.TenantID, u.ID), SK: skUser,
 		GSI1PK: usersIndexKey(u.TenantID), GSI1SK: norm,
 		GSI2PK: registrationKey(u.TenantID, status), GSI2SK: norm, RegistrationStatus: status,
+		GSI3PK: expiryKeyOf(u), GSI3SK: expirySortOf(u),
 		User: u,
 	}
 }
@@ -553,6 +558,9 @@ func (s *Store) UpdateUser(ctx context.Context, prev *latchkey.User, next latchk
 		{"registrationStatus", it.RegistrationStatus, false, true},
 		{"GSI2PK", it.GSI2PK, false, true},
 		{"GSI2SK", it.GSI2SK, false, true},
+		// The expiry index follows passwordExpiresOn: removed with it.
+		{"GSI3PK", it.GSI3PK, it.GSI3PK == "", next.PasswordExpiresOn != prev.PasswordExpiresOn},
+		{"GSI3SK", it.GSI3SK, it.GSI3SK == "", next.PasswordExpiresOn != prev.PasswordExpiresOn},
 	} {
 		if !w.changed {
 			continue

@@ -33,31 +33,46 @@ func (n *Notifier) render(ctx context.Context, t *latchkey.Tenant, name string, 
 
 // Email renders template name for tenant t and e-mails it to to.
 func (n *Notifier) Email(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) error {
+	_, err := n.EmailID(ctx, t, to, name, fields)
+	return err
+}
+
+// EmailID is Email returning the provider's message id, which the expiry
+// notifier records.
+func (n *Notifier) EmailID(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) (string, error) {
 	r, err := n.render(ctx, t, name, fields)
 	if err != nil {
-		return err
+		return "", err
 	}
 	from := n.From
 	if t.Settings.SenderEmail != "" {
 		from = t.Settings.SenderEmail
 	}
-	if _, err := n.Mailer.SendEmail(ctx, latchkey.Email{From: from, To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML}); err != nil {
-		return fmt.Errorf("send %s: %w", name, err)
+	id, err := n.Mailer.SendEmail(ctx, latchkey.Email{From: from, To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML})
+	if err != nil {
+		return "", fmt.Errorf("send %s: %w", name, err)
 	}
-	return nil
+	return id, nil
 }
 
 // Text renders template name's SMS part for tenant t and sends it to the E.164 number to.
 func (n *Notifier) Text(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) error {
+	_, err := n.TextID(ctx, t, to, name, fields)
+	return err
+}
+
+// TextID is Text returning the provider's message id.
+func (n *Notifier) TextID(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) (string, error) {
 	if n.SMS == nil {
-		return fmt.Errorf("send %s: this notifier sends no SMS", name)
+		return "", fmt.Errorf("send %s: this notifier sends no SMS", name)
 	}
 	r, err := n.render(ctx, t, name, fields)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := n.SMS.SendSMS(ctx, latchkey.SMS{To: to, Body: r.SMS}); err != nil {
-		return fmt.Errorf("send %s: %w", name, err)
+	id, err := n.SMS.SendSMS(ctx, latchkey.SMS{To: to, Body: r.SMS})
+	if err != nil {
+		return "", fmt.Errorf("send %s: %w", name, err)
 	}
-	return nil
+	return id, nil
 }

@@ -13,6 +13,8 @@ const (
 	AttrGSI1SK = "GSI1SK"
 	AttrGSI2PK = "GSI2PK"
 	AttrGSI2SK = "GSI2SK"
+	AttrGSI3PK = "GSI3PK"
+	AttrGSI3SK = "GSI3SK"
 	// AttrTTL holds the epoch second after which DynamoDB may delete the item.
 	// DynamoDB deletes only eventually, so every read checks expiry itself.
 	AttrTTL = "ttl"
@@ -21,6 +23,11 @@ const (
 	// IndexGSI2 lists a tenant's users of one registration status, so that
 	// the user list filters by status with a Query, never a Scan.
 	IndexGSI2 = "GSI2"
+	// IndexGSI3 lists a tenant's users whose password expires on one day,
+	// in ExpiryShards partitions per day, so that the expiry notifier reads
+	// only the users due with Queries, never a Scan, and no partition is hot.
+	// It is sparse: users without an expiry date are not in it.
+	IndexGSI3 = "GSI3"
 )
 
 // KeySchema describes the table's keys for both CDK and the SDK.
@@ -50,6 +57,7 @@ var Schema = TableSchema{
 	Indexes: []Index{
 		{Name: IndexGSI1, Keys: KeySchema{PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK}},
 		{Name: IndexGSI2, Keys: KeySchema{PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK}},
+		{Name: IndexGSI3, Keys: KeySchema{PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK}},
 	},
 	TTLAttribute: AttrTTL,
 }

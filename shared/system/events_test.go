@@ -3,6 +3,7 @@ package system_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -124,6 +125,9 @@ var expected = map[string]outcome{
 		fields: map[string]any{"username": "admin", "registrationStatus": "accessed_self_serve", "selfServe": false, "locked": false}},
 	"users.patch.json": {status: http.StatusOK, keys: slices.Sorted(slices.Values(append([]string{"mobile", "passwordExpiresOn"}, adminViewKeys...))),
 		fields: map[string]any{"mobile": "+447911123456", "passwordExpiresOn": "2027-01-31"}},
+	// No expiry notice was sent to admin in the event's fresh table: an
+	// empty list (TestDeps_InvokeScheduled shows one with notices).
+	"admin.user-notifications.json": {status: http.StatusOK, keys: []string{"notifications"}},
 	// admin has an e-mail address: the welcome goes there, masked in the answer.
 	"admin.welcome-send.json": {status: http.StatusAccepted, keys: []string{"sentTo"}, fields: map[string]any{"sentTo": "a***@d***.example"}},
 	// Welcome tokens are random and reach only the user, so the token in
@@ -476,5 +480,61 @@ func TestEventBridgeEvent_Scheduled(t *testing.T) {
 	rule := "arn:aws:events:" + ev.Region + ":" + ev.AccountID + ":rule/"
 	if len(ev.Resources) != 1 || !strings.HasPrefix(ev.Resources[0], rule) {
 		t.Errorf("resources: got %v, want the one rule ARN %s<name>", ev.Resources, rule)
+	}
+}
+
+// TestDeps_InvokeScheduled sends the scheduled fixture through the expiry
+// notifier: at the event's time (09:00 UTC, demo's send hour) admin, whose
+// password expires in 3 days, gets a reminder; the same event again sends
+// nothing; with the clock override on the expiry day, the expiry-day
+// notice; and admin.user-notifications.json then lists both.
+func TestDeps_InvokeScheduled(t *testing.T) {
+	ctx := context.Background()
+	d := newDemo(t)
+	admin, err := d.Store.GetUserByUsername(ctx, "demo", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := *admin
+	next.Mobile, next.PasswordExpiresOn = "+447911123456", "2026-11-05"
+	ev := latchkey.AuditEvent{TenantID: "demo", Actor: "test", Subject: admin.ID, Action: latchkey.ActionUserUpdate, Result: latchkey.ResultSuccess}
+	if err := d.Store.UpdateUser(ctx, admin, next, ev); err != nil {
+		t.Fatal(err)
+	}
+	ev.Action = latchkey.ActionSelfServe
+	if err := d.Store.SetSelfServe(ctx, "demo", admin.ID, true, ev); err != nil {
+		t.Fatal(err)
+	}
+	raw := readEvent(t, scheduledEvent)
+	for _, c := range []struct {
+		what string
+		at   time.Time
+		sent int
+	}{
+		{"the event's time", time.Time{}, 1},
+		{"the same event again", time.Time{}, 0},
+		{"the expiry day, by the clock override", time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC), 1},
+		{"the expiry day, an hour later", time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC), 0},
+	} {
+		// The demo deployment sends no SMS (no outbox): the e-mail is
+		// enough for a notice to count as sent.
+		rep, _ := d.InvokeScheduled(ctx, raw, c.at)
+		if rep.Sent != c.sent {
+			t.Errorf("%s: got %+v, want %d sent", c.what, rep, c.sent)
+		}
+	}
+	res, err := d.Invoke(ctx, "admin", readEvent(t, "admin.user-notifications.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Notifications []struct{ Date, Kind string } `json:"notifications"`
+	}
+	if err := json.Unmarshal([]byte(res.Body), &body); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("notifications: got %d %s (%v), want 200", res.StatusCode, res.Body, err)
+	}
+	want := "[{2026-11-05 PASSWORD_EXPIRES_TODAY} {2026-11-02 PASSWORD_EXPIRY_REMINDER}]"
+	if got := fmt.Sprint(body.Notifications); got != want {
+		t.Errorf("notifications: got %s, want %s", got, want)
 	}
 }

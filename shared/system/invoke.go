@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/latchkey"
 )
 
@@ -69,4 +71,22 @@ func (d *Deps) Invoke(ctx context.Context, function string, raw []byte) (events.
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	return srv.Handle(ctx, ev)
+}
+
+// InvokeScheduled sends an EventBridge scheduled event (such as
+// events/scheduled.daily.json) through the expiry notifier's handler. When
+// at is not zero it replaces the event's time, so that a local run acts as
+// any date and hour (make invoke … AT=2026-12-01T09:00:00Z).
+func (d *Deps) InvokeScheduled(ctx context.Context, raw []byte, at time.Time) (expiry.Report, error) {
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return expiry.Report{}, fmt.Errorf("parse scheduled event: %w", err)
+	}
+	if ev.DetailType != "Scheduled Event" {
+		return expiry.Report{}, fmt.Errorf("parse scheduled event: detail-type %q, want \"Scheduled Event\"", ev.DetailType)
+	}
+	if !at.IsZero() {
+		ev.Time = at
+	}
+	return d.Expiry.HandleScheduled(ctx, ev)
 }

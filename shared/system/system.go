@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/devstack/gateway"
 	"github.com/latchkey/latchkey/shared/dynamo"
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/notify"
@@ -22,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/shared/phone"
 	"github.com/latchkey/latchkey/shared/pinsignup"
 	"github.com/latchkey/latchkey/shared/pinverify"
+	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/secrets"
 	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/sns"
@@ -50,6 +52,8 @@ type Deps struct {
 	UserAdmin *useradmin.Service
 	// TenantAdmin serves settings, templates and the audit log.
 	TenantAdmin *tenantadmin.Service
+	// Expiry sends the expiry reminders and serves their history.
+	Expiry *expiry.Service
 }
 
 // NewDeps builds the SDK clients, loads the keys and builds the services.
@@ -91,6 +95,7 @@ func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.
 			NormalizeMobile: phone.NormalizeE164,
 		},
 		TenantAdmin: &tenantadmin.Service{Store: store, Settings: ten, Now: now},
+		Expiry:      &expiry.Service{Store: store, Notify: n, Now: now, Logger: logger},
 	}
 }
 
@@ -103,6 +108,7 @@ func (d *Deps) Endpoints() []httpapi.Endpoint {
 	out = append(out, userpin.Endpoints(d.UserPIN)...)
 	out = append(out, useradmin.Endpoints(d.UserAdmin)...)
 	out = append(out, tenantadmin.Endpoints(d.TenantAdmin)...)
+	out = append(out, expiry.Endpoints(d.Expiry)...)
 	return out
 }
 
@@ -127,7 +133,11 @@ func Functions() []string {
 // the coded 404, or 405 when only the method is wrong.
 func (d *Deps) Gateway() (*gateway.Gateway, error) {
 	gw := &gateway.Gateway{Routes: catalog.Routes(), Functions: map[string]gateway.LambdaHandler{}}
-	for _, name := range Functions() {
+	for _, f := range catalog.Functions() {
+		if len(routes.ForFunction(gw.Routes, f.Name)) == 0 {
+			continue // a scheduled function (expiry-notifier): no route, run by Schedule
+		}
+		name := f.Name
 		srv, err := d.Server(name)
 		if err != nil {
 			return nil, err

@@ -108,12 +108,14 @@ var specs = map[string]spec{
 	PasswordExpiryReminder: {
 		required: []string{"daysLeft"}, fields: []string{"daysLeft", "expiresAt"},
 		def: Template{Subject: "Your {{tenantName}} password expires in {{daysLeft}} days",
-			Text: "Hello,\n\nYour {{tenantName}} password expires in {{daysLeft}} days, on {{expiresAt}}. Change it before then to keep signing in without interruption."},
+			Text: "Hello,\n\nYour {{tenantName}} password expires in {{daysLeft}} days, on {{expiresAt}}. Change it before then to keep signing in without interruption.",
+			SMS:  "{{tenantName}}: your password expires in {{daysLeft}} days, on {{expiresAt}}. Change it before then."},
 	},
 	PasswordExpiresToday: {
 		fields: []string{"expiresAt"},
 		def: Template{Subject: "Your {{tenantName}} password expires today",
-			Text: "Hello,\n\nYour {{tenantName}} password expires today. Change it now to keep signing in without interruption."},
+			Text: "Hello,\n\nYour {{tenantName}} password expires today. Change it now to keep signing in without interruption.",
+			SMS:  "{{tenantName}}: your password expires today. Change it now to keep signing in."},
 	},
 	AccountLocked: {
 		fields: []string{"lockedUntil"},

@@ -1,0 +1,55 @@
+package latchkey
+
+import "time"
+
+// Notice is one notification to one user on one day, of one kind (the
+// template it sends: PASSWORD_EXPIRY_REMINDER, PASSWORD_EXPIRES_TODAY). It
+// is claimed with a conditional write before it is sent, so a duplicate or
+// overlapping run never sends it twice, and records each send.
+type Notice struct {
+	TenantID string `json:"-" dynamodbav:"tenantId"`
+	UserID   string `json:"-" dynamodbav:"userId"`
+	// Date is the tenant's local day the notice is for, YYYY-MM-DD.
+	Date string `json:"date" dynamodbav:"date"`
+	// Kind is the template the notice sends.
+	Kind string `json:"kind" dynamodbav:"kind"`
+	// ClaimedAt is when a run claimed it.
+	ClaimedAt time.Time `json:"-" dynamodbav:"claimedAt"`
+	// SentAt is when its sends were recorded; nil while a run holds the
+	// claim without having sent.
+	SentAt *time.Time `json:"sentAt,omitempty" dynamodbav:"sentAt,omitempty"`
+	// Sends are the notice's messages, one per channel.
+	Sends []NoticeSend `json:"channels" dynamodbav:"sends"`
+}
+
+// Channels a notice is sent on.
+const (
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
+)
+
+// Results of a send.
+const (
+	SendSent   = "sent"
+	SendFailed = "failed"
+)
+
+// NoticeSend is one message of a notice: its channel, the provider's
+// message id (SES or SNS), the result, and when. Never the address or the
+// text.
+type NoticeSend struct {
+	Channel   string    `json:"channel" dynamodbav:"channel"`
+	MessageID string    `json:"messageId,omitempty" dynamodbav:"messageId,omitempty"`
+	Result    string    `json:"result" dynamodbav:"result"`
+	At        time.Time `json:"-" dynamodbav:"at"`
+}
+
+// Delivered reports whether at least one of the notice's sends went out.
+func (n *Notice) Delivered() bool {
+	for _, s := range n.Sends {
+		if s.Result == SendSent {
+			return true
+		}
+	}
+	return false
+}
