@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -340,6 +341,9 @@ func newTable(scope constructs.Construct, cfg Config) awsdynamodb.Table {
 		SortKey:             stringAttr(schema.Keys.SortKey),
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		TimeToLiveAttribute: jsii.String(schema.TTLAttribute),
+		// The stream feeds the lock notifier the audit events of locks
+		// (routes.Function.StreamFilters): new images are all it reads.
+		Stream: awsdynamodb.StreamViewType_NEW_IMAGE,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
@@ -377,10 +381,24 @@ var (
 	secretActions     = []string{"secretsmanager:GetSecretValue"}
 	emailActions      = []string{"ses:SendEmail"}
 	smsActions        = []string{"sns:Publish"}
+	// streamReadActions are what the stream's event source grants a
+	// stream-fed function (Table.GrantStreamRead): the first three on the
+	// table's stream, ListStreams, which has no resource ARN, on "*".
+	streamReadActions = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+)
+
+// The table stream's event source of a stream-fed function: up to
+// StreamBatchSize records an invocation, and a failing batch retried (and
+// bisected) up to StreamRetryAttempts times before its records are dropped,
+// so a notice that cannot be sent does not hold up the locks after it.
+const (
+	StreamBatchSize     = 10
+	StreamRetryAttempts = 10
 )
 
 // newFunction creates the Lambda function f with its log group, role,
-// permissions, alarms and, when f.Schedule is set, its schedule.
+// permissions, alarms and, when f.Schedule is set, its schedule; when
+// f.StreamFilters are, its event source on the table stream.
 func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Function {
 	id := pascal(f.Name)
 	stack := s.stack
@@ -401,6 +419,11 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 	timeout := 10.0
 	if f.Schedule != "" {
 		timeout = 300
+	}
+	// A stream-fed function (the lock notifier) sends a batch of notices,
+	// each retried with backoff when SES or SNS throttle.
+	if len(f.StreamFilters) > 0 {
+		timeout = 60
 	}
 	code, err := filepath.Abs(filepath.Join(cfg.buildDir(), f.Name))
 	if err != nil {
@@ -475,6 +498,23 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 	alarm("Errors", "failed", fn.MetricErrors(period))
 	alarm("Throttles", "was throttled", fn.MetricThrottles(period))
 
+	if len(f.StreamFilters) > 0 {
+		// Lambda's event filtering drops every other record before the
+		// function starts. A failing batch is split in two and retried
+		// (the notices' claims skip what was sent), a bounded number of
+		// times. The event source grants the role the stream's read actions.
+		filters := make([]*map[string]any, len(f.StreamFilters))
+		for i, p := range f.StreamFilters {
+			filters[i] = &map[string]any{"pattern": p}
+		}
+		fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.table, &awslambdaeventsources.DynamoEventSourceProps{
+			StartingPosition:   awslambda.StartingPosition_TRIM_HORIZON,
+			BatchSize:          jsii.Number(StreamBatchSize),
+			RetryAttempts:      jsii.Number(StreamRetryAttempts),
+			BisectBatchOnError: jsii.Bool(true),
+			Filters:            &filters,
+		}))
+	}
 	if f.Schedule != "" {
 		awsevents.NewRule(stack, jsii.String(id+"Schedule"), &awsevents.RuleProps{
 			Description: jsii.String("Runs Latchkey function " + f.Name),

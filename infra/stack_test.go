@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/expiry"
+	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/schema"
 )
@@ -288,7 +290,7 @@ func TestLatchkeyStack_IAM(t *testing.T) {
 				for _, a := range strings1(st["Action"]) {
 					got[a] = true
 				}
-				if st["Resource"] == "*" && !reflect.DeepEqual(strings1(st["Action"]), smsActions) {
+				if st["Resource"] == "*" && !onlyStarActions(st) {
 					t.Errorf("%s: got Resource * for %v, want a resource ARN", where, st["Action"])
 				}
 			})
@@ -305,6 +307,7 @@ func TestLatchkeyStack_IAM(t *testing.T) {
 			add(f.Needs.Secret, secretActions)
 			add(f.Needs.Email, emailActions)
 			add(f.Needs.SMS, smsActions)
+			add(len(f.StreamFilters) > 0, streamReadActions)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("actions: got %v, want %v", keys(got), keys(want))
 			}
@@ -380,6 +383,9 @@ func TestLatchkeyStack_FunctionRoleActions(t *testing.T) {
 	for _, a := range functionActions(routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true}) {
 		allowed[a] = true
 	}
+	for _, a := range streamReadActions {
+		allowed[a] = true
+	}
 	table := s.the(t, "AWS::DynamoDB::Table")
 	tableArn := map[string]any{"Fn::GetAtt": []any{table, "Arn"}}
 	indexArn := map[string]any{"Fn::Join": []any{"", []any{tableArn, "/index/*"}}}
@@ -406,7 +412,19 @@ func TestLatchkeyStack_FunctionRoleActions(t *testing.T) {
 					dynamo = dynamo || strings.HasPrefix(a, "dynamodb:")
 					index = index || a == "dynamodb:Query"
 				}
-				if !dynamo {
+				if !dynamo || st["Resource"] == "*" && onlyStarActions(st) {
+					return
+				}
+				if stream := strings1(st["Action"]); len(stream) > 0 && slices.Contains(streamReadActions, stream[0]) {
+					// The stream's read actions, on the table's stream only.
+					for _, a := range stream {
+						if !slices.Contains(streamReadActions, a) {
+							t.Errorf("%s: got %q with the stream's actions, want only %v", where, a, streamReadActions)
+						}
+					}
+					if want := (map[string]any{"Fn::GetAtt": []any{table, "StreamArn"}}); !reflect.DeepEqual(st["Resource"], want) {
+						t.Errorf("%s: got Resource %v for %v, want %v", where, st["Resource"], stream, want)
+					}
 					return
 				}
 				// Query reaches the indexes (ListUsers on GSI1 and GSI2, ListTenants); nothing else
@@ -428,7 +446,7 @@ func TestLatchkeyStack_FunctionRoleActions(t *testing.T) {
 					t.Errorf("%s: got Resource %v for %v, want %v", where, res, st["Action"], want)
 				}
 			})
-			if got, want := keys(got), functionActions(f.Needs); !reflect.DeepEqual(got, want) {
+			if got, want := keys(got), roleActions(f); !reflect.DeepEqual(got, want) {
 				t.Errorf("actions: got %v, want %v", got, want)
 			}
 		})
@@ -941,5 +959,97 @@ func timeoutOf(f routes.Function) float64 {
 	if f.Schedule != "" {
 		return 300
 	}
+	if len(f.StreamFilters) > 0 {
+		return 60
+	}
 	return 10
+}
+
+// roleActions are the actions of function f's role: those of its Needs,
+// and the stream's read actions when the table stream feeds it.
+func roleActions(f routes.Function) []string {
+	out := functionActions(f.Needs)
+	if len(f.StreamFilters) > 0 {
+		out = append(out, streamReadActions...)
+		sort.Strings(out)
+	}
+	return out
+}
+
+// starActions are the only actions granted on Resource "*": those that have
+// no resource ARN (publishing to a phone number, listing streams).
+var starActions = map[string]bool{"sns:Publish": true, "dynamodb:ListStreams": true}
+
+// onlyStarActions reports whether every action of st may be granted on "*".
+func onlyStarActions(st map[string]any) bool {
+	for _, a := range strings1(st["Action"]) {
+		if !starActions[a] {
+			return false
+		}
+	}
+	return true
+}
+
+// The table's stream (new images) feeds the lock notifier through an event
+// source mapping whose filters let through only inserts of the audit events
+// of locks (session.sign_in lockouts and user.lock), in batches of
+// StreamBatchSize, retried a bounded number of times and bisected on error.
+func TestLatchkeyStack_LockNotifierStream(t *testing.T) {
+	s := latchkeyTemplate(t)
+	fn := s.functionsByName(t)[expiry.FnLockNotifier]
+	if fn == "" {
+		t.Fatalf("function %s: got none, want one", expiry.FnLockNotifier)
+	}
+	table := s.the(t, "AWS::DynamoDB::Table")
+	if got := props(s.resources[table])["StreamSpecification"]; !reflect.DeepEqual(got, map[string]any{"StreamViewType": "NEW_IMAGE"}) {
+		t.Errorf("table stream: got %v, want NEW_IMAGE", got)
+	}
+	mappings := s.ofType("AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("event source mappings: got %d, want 1", len(mappings))
+	}
+	m := props(s.resources[mappings[0]])
+	for k, want := range map[string]any{
+		"FunctionName":               map[string]any{"Ref": fn},
+		"EventSourceArn":             map[string]any{"Fn::GetAtt": []any{table, "StreamArn"}},
+		"StartingPosition":           "TRIM_HORIZON",
+		"BatchSize":                  float64(StreamBatchSize),
+		"MaximumRetryAttempts":       float64(StreamRetryAttempts),
+		"BisectBatchOnFunctionError": true,
+	} {
+		if got := m[k]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %v, want %v", k, got, want)
+		}
+	}
+	fc, _ := m["FilterCriteria"].(map[string]any)
+	var actions []string
+	for _, f := range anys(fc["Filters"]) {
+		pattern, _ := f.(map[string]any)["Pattern"].(string)
+		var p struct {
+			EventName []string `json:"eventName"`
+			DynamoDB  struct {
+				NewImage map[string]map[string][]string `json:"NewImage"`
+			} `json:"dynamodb"`
+		}
+		if err := json.Unmarshal([]byte(pattern), &p); err != nil {
+			t.Fatalf("filter %q: %v", pattern, err)
+		}
+		if !reflect.DeepEqual(p.EventName, []string{"INSERT"}) {
+			t.Errorf("filter %s: got event names %v, want only INSERT", pattern, p.EventName)
+		}
+		actions = append(actions, p.DynamoDB.NewImage["Action"]["S"]...)
+	}
+	sort.Strings(actions)
+	if want := []string{string(latchkey.ActionSignIn), string(latchkey.ActionUserLock)}; !reflect.DeepEqual(actions, want) {
+		t.Errorf("filtered actions: got %v, want %v", actions, want)
+	}
+	var f routes.Function
+	for _, c := range catalog.Functions() {
+		if c.Name == expiry.FnLockNotifier {
+			f = c
+		}
+	}
+	if want := (routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true}); f.Needs != want {
+		t.Errorf("needs: got %+v, want %+v", f.Needs, want)
+	}
 }

@@ -235,6 +235,9 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := startExpirySchedule(ctx, d, out); err != nil {
 		return err
 	}
+	if err := startLockNotifier(ctx, d); err != nil {
+		return err
+	}
 
 	fmt.Fprintf(out, `
 Latchkey is running locally.
@@ -255,6 +258,27 @@ Press Ctrl-C to stop.
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shutdown)
+	return nil
+}
+
+// lockPollEvery is how often the local stack reads the table's stream for
+// the lock notifier.
+const lockPollEvery = 500 * time.Millisecond
+
+// startLockNotifier stands in for the table stream's event source of the
+// lock notifier (expiry.FnLockNotifier): it reads DynamoDB Local's stream
+// and hands the records to the notifier's handler in process, so a lock
+// sends its notice to the SES inbox and the SMS outbox as in AWS.
+func startLockNotifier(ctx context.Context, d *system.Deps) error {
+	cfg, err := awscfg.Load(ctx, "local")
+	if err != nil {
+		return err
+	}
+	p := &devstack.StreamPoller{
+		DB: dynamo.NewClientFrom(cfg, d.Config.DynamoEndpoint), Streams: devstack.NewStreamsClientFrom(cfg, d.Config.DynamoEndpoint),
+		Table: d.Config.TableName, Handle: d.Expiry.HandleStream, Logger: d.Logger,
+	}
+	go p.Run(ctx, lockPollEvery)
 	return nil
 }
 

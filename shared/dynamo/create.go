@@ -33,7 +33,10 @@ func NewClientFrom(cfg aws.Config, endpoint string, opts ...func(*dynamodb.Optio
 func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
 	desc, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &name})
 	if err == nil {
-		return addMissingIndexes(ctx, api, name, desc.Table)
+		if err := addMissingIndexes(ctx, api, name, desc.Table); err != nil {
+			return err
+		}
+		return enableStream(ctx, api, name, desc.Table)
 	}
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
@@ -51,6 +54,9 @@ func CreateTable(ctx context.Context, api *dynamodb.Client, name string) error {
 		TableName:   &name,
 		BillingMode: types.BillingModePayPerRequest,
 		KeySchema:   keys(schema.Schema.Keys),
+		// The stream feeds the lock notifier, as in the CDK stack (locally
+		// through devstack.StreamPoller).
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
 	}
 	for _, ix := range schema.Schema.Indexes {
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
@@ -134,6 +140,22 @@ func addMissingIndexes(ctx context.Context, api *dynamodb.Client, name string, t
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
+	}
+	return nil
+}
+
+// enableStream turns on the stream (new images) of an existing table made
+// before the table had one (a local table kept across restarts).
+func enableStream(ctx context.Context, api *dynamodb.Client, name string, t *types.TableDescription) error {
+	if ss := t.StreamSpecification; ss != nil && aws.ToBool(ss.StreamEnabled) {
+		return nil
+	}
+	_, err := api.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:           &name,
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewImage},
+	})
+	if err != nil {
+		return fmt.Errorf("enable stream: %w", err)
 	}
 	return nil
 }

@@ -107,7 +107,15 @@ type noticeItem struct {
 	TTL          int64 `dynamodbav:"ttl"`
 }
 
-func noticeSort(date, kind string) string { return date + "#" + kind }
+// noticeSort is a notice's sort key: its day and kind, and its Ref when it
+// has one ("2026-11-02#ACCOUNT_LOCKED#<audit sort key>"), so the claim is
+// per day and kind, or per lock.
+func noticeSort(n latchkey.Notice) string {
+	if n.Ref != "" {
+		return n.Date + "#" + n.Kind + "#" + n.Ref
+	}
+	return n.Date + "#" + n.Kind
+}
 
 // ClaimNotice claims notice n (its tenant, user, date and kind) before it is
 // sent: a PutItem whose condition holds only when there is no such notice,
@@ -121,7 +129,7 @@ func (s *Store) ClaimNotice(ctx context.Context, n latchkey.Notice) (bool, error
 	}
 	n.SentAt, n.Sends = nil, nil
 	item, err := s.marshal(noticeItem{
-		PK: noticeKey(n.TenantID, n.UserID), SK: noticeSort(n.Date, n.Kind), Notice: n,
+		PK: noticeKey(n.TenantID, n.UserID), SK: noticeSort(n), Notice: n,
 		ClaimedEpoch: n.ClaimedAt.Unix(), TTL: day.Add(NoticeRetention).Unix(),
 	})
 	if err != nil {
@@ -155,7 +163,7 @@ func (s *Store) RecordNotice(ctx context.Context, n latchkey.Notice) error {
 		return fmt.Errorf("marshal sentAt: %w", err)
 	}
 	_, err = s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table, Key: key(noticeKey(n.TenantID, n.UserID), noticeSort(n.Date, n.Kind)),
+		TableName: &s.table, Key: key(noticeKey(n.TenantID, n.UserID), noticeSort(n)),
 		UpdateExpression:          aws.String("SET sends = :s, sentAt = :t"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": sends, ":t": at},
@@ -173,7 +181,7 @@ func (s *Store) RecordNotice(ctx context.Context, n latchkey.Notice) error {
 // and recorded no send, so that the next run sends it again.
 func (s *Store) ReleaseNotice(ctx context.Context, n latchkey.Notice) error {
 	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: &s.table, Key: key(noticeKey(n.TenantID, n.UserID), noticeSort(n.Date, n.Kind)),
+		TableName: &s.table, Key: key(noticeKey(n.TenantID, n.UserID), noticeSort(n)),
 		ConditionExpression:       aws.String("attribute_not_exists(sentAt) AND claimedEpoch = :c"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": num(n.ClaimedAt.Unix())},
 	})

@@ -8,6 +8,10 @@
 // never send it twice; it records what it sent, which admins read with
 // GET /users/{userId}/notifications (served by the admin function).
 //
+// It also sends the lock notices (ACCOUNT_LOCKED, locks.go): one per lock,
+// fed by the table's stream with the audit events of locks, claimed and
+// recorded in the same way.
+//
 // The domain rules (which tenants are at their send hour, which users are
 // due and with which kind of notice) are here; storage (the sharded expiry
 // index, the claims) is shared/dynamo's, sending shared/notify's.
@@ -37,16 +41,18 @@ const FnExpiryNotifier = "expiry-notifier"
 // some tenant's.
 const Schedule = "cron(0 * * * ? *)"
 
-// Functions are the capability's Lambda functions: the notifier, which
-// reads tenants and users, claims and records notices, reads the tenant's
-// templates and sends e-mail and SMS. Its route, the notice history, is
-// served by the admin function (useradmin.FnAdmin).
+// Functions are the capability's Lambda functions: the expiry notifier,
+// which reads tenants and users, claims and records notices, reads the
+// tenant's templates and sends e-mail and SMS, and the lock notifier
+// (FnLockNotifier), which needs the same, fed by the table's stream. Its
+// route, the notice history, is served by the admin function
+// (useradmin.FnAdmin).
 var Functions = []routes.Function{{
 	Name:        FnExpiryNotifier,
 	Description: "Hourly: password-expiry reminders by e-mail and SMS at each tenant's local send hour",
 	Needs:       routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true},
 	Schedule:    Schedule,
-}}
+}, lockFunction}
 
 // Store is what the notifier and the notice history need from storage;
 // shared/dynamo.Store satisfies it.
@@ -67,6 +73,8 @@ type Store interface {
 	ListNotices(ctx context.Context, tid, uid string, limit int) ([]latchkey.Notice, error)
 	// GetUser returns a user (ENotFound).
 	GetUser(ctx context.Context, tid, uid string) (*latchkey.User, error)
+	// GetTenant returns a tenant with its settings (ENotFound).
+	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
 }
 
 // Sender sends a tenant's template by e-mail and SMS and returns the
@@ -246,7 +254,12 @@ func (s *Service) runTenant(ctx context.Context, t *latchkey.Tenant, today time.
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				sent, err := s.notify(ctx, t, u, today, kind, left)
+				n := latchkey.Notice{TenantID: t.ID, UserID: u.ID, Date: today.Format(time.DateOnly), Kind: kind}
+				fields := map[string]string{"expiresAt": u.PasswordExpiresOn}
+				if kind == templates.PasswordExpiryReminder {
+					fields["daysLeft"] = strconv.Itoa(left)
+				}
+				sent, err := s.notify(ctx, t, u, n, fields)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -273,24 +286,23 @@ func (s *Service) runTenant(ctx context.Context, t *latchkey.Tenant, today time.
 	return errs[0]
 }
 
-// notify claims, sends and records one notice. It reports false when
-// another run had claimed it.
-func (s *Service) notify(ctx context.Context, t *latchkey.Tenant, u *latchkey.User, today time.Time, kind string, left int) (bool, error) {
-	n := latchkey.Notice{TenantID: t.ID, UserID: u.ID, Date: today.Format(time.DateOnly), Kind: kind, ClaimedAt: s.now()}
+// notify claims notice n (its tenant, user, date, kind and ref), sends its
+// template with fields by e-mail and SMS to u, and records the sends; when
+// every send failed it releases the claim and returns an error, so a retry
+// sends it. It reports false when another run had claimed it.
+func (s *Service) notify(ctx context.Context, t *latchkey.Tenant, u *latchkey.User, n latchkey.Notice, fields map[string]string) (bool, error) {
+	kind := n.Kind
+	n.ClaimedAt = s.now()
 	claimed, err := s.Store.ClaimNotice(ctx, n)
 	if err != nil || !claimed {
 		return false, err
-	}
-	fields := map[string]string{"expiresAt": u.PasswordExpiresOn}
-	if kind == templates.PasswordExpiryReminder {
-		fields["daysLeft"] = strconv.Itoa(left)
 	}
 	send := func(channel string, f func() (string, error)) {
 		id, err := s.retry(ctx, f)
 		r := latchkey.NoticeSend{Channel: channel, MessageID: id, Result: latchkey.SendSent, At: s.now()}
 		if err != nil {
 			r.Result = latchkey.SendFailed
-			s.logger().WarnContext(ctx, "expiry notice send failed", "tenant", t.ID, "user", u.ID,
+			s.logger().WarnContext(ctx, "notice send failed", "tenant", t.ID, "user", u.ID,
 				"kind", kind, "channel", channel, "error", err.Error())
 		}
 		n.Sends = append(n.Sends, r)

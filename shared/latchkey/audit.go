@@ -1,6 +1,9 @@
 package latchkey
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Audit results.
 const (
@@ -128,4 +131,35 @@ const (
 type AuditPage struct {
 	Events     []AuditEvent `json:"events"`
 	NextCursor string       `json:"nextCursor,omitempty"`
+}
+
+// UsernameMACPrefix starts the Subject of an audit event about a username
+// that no user holds (a keyed hash of what was typed, never the name).
+const UsernameMACPrefix = "username-mac:"
+
+// Reasons of the audit events that lock an account.
+const (
+	// ReasonLockout is the Reason of the failed sign-in that locks a
+	// username (the one at the tenant's threshold, not those refused while
+	// it is locked, whose Reason is "locked").
+	ReasonLockout = "lockout"
+	// ReasonAlreadyLocked is the Reason of an admin lock of a user who was
+	// locked already: no new lock.
+	ReasonAlreadyLocked = "already_locked"
+)
+
+// AccountLock reports whether e records a new lock of a user's account, and
+// whether that lock is a lockout by failed sign-ins (rather than an admin's
+// lock): the failed sign-in that reached the threshold of a username a user
+// holds (its Subject is the user id), or a successful user.lock of a user
+// who was not locked already. Each lock writes exactly one such event, so
+// the lock notices (shared/expiry) send one notice per event.
+func (e *AuditEvent) AccountLock() (lockout, ok bool) {
+	switch {
+	case e.Action == ActionSignIn && e.Result == ResultDenied && e.Reason == ReasonLockout:
+		return true, e.Subject != "" && !strings.HasPrefix(e.Subject, UsernameMACPrefix)
+	case e.Action == ActionUserLock && e.Result == ResultSuccess && e.Reason != ReasonAlreadyLocked:
+		return false, e.Subject != ""
+	}
+	return false, false
 }

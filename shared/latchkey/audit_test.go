@@ -58,3 +58,29 @@ func TestActions_Complete(t *testing.T) {
 		}
 	}
 }
+
+// AccountLock tells the events of a new lock (a lockout of a real user, an
+// admin's first lock) from every other sign-in and lock event.
+func TestAuditEvent_AccountLock(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		e           AuditEvent
+		lockout, ok bool
+	}{
+		{"lockout of a user", Event("t", "anonymous", "u1", ActionSignIn, ResultDenied, ReasonLockout), true, true},
+		{"lockout of an unknown username", Event("t", "anonymous", UsernameMACPrefix+"abc", ActionSignIn, ResultDenied, ReasonLockout), true, false},
+		{"refused while locked out", Event("t", "anonymous", "u1", ActionSignIn, ResultDenied, "locked"), false, false},
+		{"a failure below the threshold", Event("t", "anonymous", "u1", ActionSignIn, ResultFailure, "invalid_credentials"), false, false},
+		{"refused while locked by staff", Event("t", "anonymous", "u1", ActionSignIn, ResultDenied, "admin_locked"), false, false},
+		{"a sign-in", Event("t", "u1", "u1", ActionSignIn, ResultSuccess, ""), false, false},
+		{"an admin lock", Event("t", "admin", "u1", ActionUserLock, ResultSuccess, ""), false, true},
+		{"an admin lock of a locked user", Event("t", "admin", "u1", ActionUserLock, ResultSuccess, ReasonAlreadyLocked), false, false},
+		{"a refused admin lock", Event("t", "admin", "u1", ActionUserLock, ResultDenied, "forbidden"), false, false},
+		{"an unlock", Event("t", "admin", "u1", ActionUserUnlock, ResultSuccess, ""), false, false},
+	} {
+		lockout, ok := c.e.AccountLock()
+		if lockout != c.lockout || ok != c.ok {
+			t.Errorf("%s: got lockout %v ok %v, want %v %v", c.name, lockout, ok, c.lockout, c.ok)
+		}
+	}
+}

@@ -3,7 +3,8 @@ package latchkey
 import "time"
 
 // Notice is one notification to one user on one day, of one kind (the
-// template it sends: PASSWORD_EXPIRY_REMINDER, PASSWORD_EXPIRES_TODAY). It
+// template it sends: PASSWORD_EXPIRY_REMINDER, PASSWORD_EXPIRES_TODAY,
+// ACCOUNT_LOCKED, the last one per lock, told apart by Ref). It
 // is claimed with a conditional write before it is sent, so a duplicate or
 // overlapping run never sends it twice, and records each send.
 type Notice struct {
@@ -13,6 +14,10 @@ type Notice struct {
 	Date string `json:"date" dynamodbav:"date"`
 	// Kind is the template the notice sends.
 	Kind string `json:"kind" dynamodbav:"kind"`
+	// Ref tells apart notices of one kind on one day that are each sent
+	// once: for ACCOUNT_LOCKED, the sort key of the audit event of the lock
+	// (one notice per lock). Empty for the expiry notices (one a day).
+	Ref string `json:"-" dynamodbav:"ref,omitempty"`
 	// ClaimedAt is when a run claimed it.
 	ClaimedAt time.Time `json:"-" dynamodbav:"claimedAt"`
 	// SentAt is when its sends were recorded; nil while a run holds the

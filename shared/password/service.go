@@ -110,7 +110,7 @@ func (s *Service) anonSubject(u *latchkey.User, ukey string) string {
 	if u != nil {
 		return u.ID
 	}
-	return "username-mac:" + secure.MAC(s.HMACKey, "audit-username", ukey)[:16]
+	return latchkey.UsernameMACPrefix + secure.MAC(s.HMACKey, "audit-username", ukey)[:16]
 }
 
 // unknownTenant is the namespace of the counters of sign-ins to tenants that
@@ -324,7 +324,7 @@ func (s *Service) signIn(ctx context.Context, tid, username string, sc secretChe
 		case slot.Locked:
 			reason, answer, result = "locked", errLocked(), latchkey.ResultDenied
 		case slot.Locks(lp):
-			reason, answer, result = "lockout", errLocked(), latchkey.ResultDenied
+			reason, answer, result = latchkey.ReasonLockout, errLocked(), latchkey.ResultDenied
 		}
 		s.audit(ctx, known, latchkey.Event(t.ID, "anonymous", s.anonSubject(u, ukey), latchkey.ActionSignIn, result, reason))
 		return nil, answer
@@ -657,7 +657,7 @@ func (s *Service) Lock(ctx context.Context, tid string, actor *latchkey.User, us
 	}
 	reason := ""
 	if !newly {
-		reason = "already_locked"
+		reason = latchkey.ReasonAlreadyLocked
 	}
 	s.Store.Audit(ctx, latchkey.Event(tid, actor.ID, u.ID, latchkey.ActionUserLock, latchkey.ResultSuccess, reason))
 	return nil

@@ -40,6 +40,10 @@ type Function struct {
 	// Schedule, when set, is an EventBridge schedule expression that invokes
 	// the function (for example "rate(1 hour)").
 	Schedule string
+	// StreamFilters, when set, feed the function the table's stream (new
+	// images): each is a Lambda event filter pattern (JSON), and a record
+	// matching any of them is delivered; the rest never start it.
+	StreamFilters []string
 }
 
 // Route is one API route.
@@ -180,8 +184,8 @@ func Validate(functions []Function, routes []Route) error {
 		served[r.Function] = true
 	}
 	for _, f := range functions {
-		if !served[f.Name] && f.Schedule == "" {
-			return fmt.Errorf("function %s serves no route and has no schedule", f.Name)
+		if !served[f.Name] && f.Schedule == "" && len(f.StreamFilters) == 0 {
+			return fmt.Errorf("function %s serves no route and has no schedule or stream", f.Name)
 		}
 	}
 	return nil

@@ -33,6 +33,9 @@ const (
 	// scheduledEvent is the EventBridge fixture of the scheduled reminder
 	// function, which has no route: it is parsed, not invoked.
 	scheduledEvent = "scheduled.daily.json"
+	// streamEvent is the table-stream fixture of the lock notifier, which
+	// has no route either: it is parsed and handled, not routed.
+	streamEvent = "lock-notifier.stream.json"
 	// samplePassword is admin's password in sessions.sign-in.json and the
 	// current password in password-reset.change-own.json; the fixture gives
 	// admin this password.
@@ -179,7 +182,7 @@ func sampleEvents(t *testing.T) []string {
 	}
 	var out []string
 	for _, p := range paths {
-		if name := filepath.Base(p); name != scheduledEvent {
+		if name := filepath.Base(p); name != scheduledEvent && name != streamEvent {
 			out = append(out, name)
 		}
 	}
@@ -536,5 +539,22 @@ func TestDeps_InvokeScheduled(t *testing.T) {
 	want := "[{2026-11-05 PASSWORD_EXPIRES_TODAY} {2026-11-02 PASSWORD_EXPIRY_REMINDER}]"
 	if got := fmt.Sprint(body.Notifications); got != want {
 		t.Errorf("notifications: got %s, want %s", got, want)
+	}
+}
+
+// TestDynamoDBEvent_LockStream checks the lock notifier's fixture: one
+// insert of a user.lock audit item, which the filters let through and the
+// handler takes (its tenant does not exist here, so nothing is sent).
+func TestDynamoDBEvent_LockStream(t *testing.T) {
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(readEvent(t, streamEvent), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Records) != 1 || ev.Records[0].EventName != "INSERT" || ev.Records[0].Change.NewImage["Action"].String() != string(latchkey.ActionUserLock) {
+		t.Fatalf("got %+v, want one insert of a user.lock audit item", ev.Records)
+	}
+	d := testenv.NewDeps(t, time.Now)
+	if err := d.Expiry.HandleStream(context.Background(), ev); err != nil {
+		t.Errorf("handle: got %v, want nil", err)
 	}
 }

@@ -120,7 +120,8 @@ var specs = map[string]spec{
 	AccountLocked: {
 		fields: []string{"lockedUntil"},
 		def: Template{Subject: "Your {{tenantName}} account is locked",
-			Text: "Hello,\n\nYour {{tenantName}} account was locked{{#lockedUntil}} until {{lockedUntil}}{{/lockedUntil}}. If this was not you, contact {{tenantName}}."},
+			Text: "Hello,\n\nYour {{tenantName}} account was locked{{#lockedUntil}} until {{lockedUntil}}{{/lockedUntil}}. If this was not you, contact {{tenantName}}.",
+			SMS:  "{{tenantName}}: your account was locked{{#lockedUntil}} until {{lockedUntil}}{{/lockedUntil}}. Not you? Contact {{tenantName}}."},
 	},
 	PasswordChanged: {
 		def: Template{Subject: "Your {{tenantName}} password was changed",

@@ -1,0 +1,30 @@
+// Command lock-notifier is the Lambda function that the table's stream
+// feeds with the audit events of account locks (expiry.LockStreamFilters):
+// it sends one ACCOUNT_LOCKED notice per lock by e-mail and SMS
+// (shared/expiry). It builds, once per cold start, exactly what that needs:
+// the DynamoDB store, the notifier with SES for e-mail and SNS for SMS, and
+// the expiry service. time/tzdata embeds the IANA time zones in which the
+// notice says until when the account is locked. A missing setting stops the
+// start-up with a clear message.
+package main
+
+import (
+	"context"
+	"time"
+	_ "time/tzdata"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/expiry"
+	"github.com/latchkey/latchkey/shared/sns"
+)
+
+func main() {
+	env := app.Must(app.Load(context.Background(), expiry.FnLockNotifier))
+	store := env.Store()
+	n := env.Notifier(store)
+	n.SMS = sns.New(sns.NewClientFrom(env.AWS, env.Config.SNSEndpoint), env.Config.SMSSenderID)
+	svc := &expiry.Service{Store: store, Notify: n, Now: time.Now, Logger: env.Logger}
+	lambda.Start(svc.HandleStream)
+}
