@@ -23,10 +23,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/catalog"
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/schema"
 )
@@ -184,6 +186,9 @@ type latchkeyStack struct {
 	secret    awssecretsmanager.Secret
 	functions map[string]awslambda.Function
 	api       awsapigatewayv2.HttpApi
+	// configSet is the SES configuration set of the notice e-mail, whose
+	// delivery, bounce and complaint events go to the default event bus.
+	configSet awsses.ConfigurationSet
 }
 
 func (s *latchkeyStack) Stack() awscdk.Stack                      { return s.stack }
@@ -225,6 +230,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 
+	s.configSet = newConfigurationSet(stack)
 	for _, f := range fns {
 		s.functions[f.Name] = s.newFunction(f, cfg)
 	}
@@ -480,6 +486,16 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 		}
 		allow(emailActions, arns...)
 	}
+	if f.Needs.Email && f.TrackedEmail {
+		// Sending under a configuration set needs ses:SendEmail on it too.
+		fn.AddEnvironment(jsii.String("CONFIGURATION_SET"), s.configSet.ConfigurationSetName(), nil)
+		allow(emailActions, stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("ses"),
+			Resource:     jsii.String("configuration-set"),
+			ResourceName: s.configSet.ConfigurationSetName(),
+			ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		}))
+	}
 	if f.Needs.SMS {
 		// Publishing to a phone number has no resource ARN.
 		allow(smsActions, jsii.String("*"))
@@ -522,7 +538,38 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 			Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, nil)},
 		})
 	}
+	if f.SESEvents {
+		// SES puts the configuration set's events on the default bus; the
+		// rule lets through only those of this configuration set (SES tags
+		// each message with it) and of the types the function handles.
+		awsevents.NewRule(stack, jsii.String(id+"SesEvents"), &awsevents.RuleProps{
+			Description: jsii.String("SES delivery, bounce and complaint events of the notice e-mail to Latchkey function " + f.Name),
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings("aws.ses"),
+				DetailType: jsii.Strings(expiry.DetailTypes...),
+				Detail: &map[string]any{"mail": map[string]any{"tags": map[string]any{
+					"ses:configuration-set": []any{s.configSet.ConfigurationSetName()},
+				}}},
+			},
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, nil)},
+		})
+	}
 	return fn
+}
+
+// newConfigurationSet creates the SES configuration set of the notice
+// e-mail, with an event destination sending its deliveries, bounces and
+// complaints to the account's default event bus.
+func newConfigurationSet(stack awscdk.Stack) awsses.ConfigurationSet {
+	cs := awsses.NewConfigurationSet(stack, jsii.String("NoticeConfigurationSet"), nil)
+	awsses.NewConfigurationSetEventDestination(stack, jsii.String("NoticeEventDestination"), &awsses.ConfigurationSetEventDestinationProps{
+		ConfigurationSet: cs,
+		Destination:      awsses.EventDestination_EventBus(awsevents.EventBus_FromEventBusName(stack, jsii.String("DefaultEventBus"), jsii.String("default"))),
+		Events: &[]awsses.EmailSendingEvent{
+			awsses.EmailSendingEvent_DELIVERY, awsses.EmailSendingEvent_BOUNCE, awsses.EmailSendingEvent_COMPLAINT,
+		},
+	})
+	return cs
 }
 
 // pascal turns a function name such as "password-reset" into a construct id

@@ -740,8 +740,8 @@ func TestLatchkeyStack_API(t *testing.T) {
 			s.template.HasOutput(jsii.String(name), &map[string]any{})
 		})
 	}
-	if got, want := len(s.ofType("AWS::Events::Rule")), 1; got != want {
-		t.Errorf("schedule rules: got %d, want %d (the expiry notifier's)", got, want)
+	if got, want := len(s.ofType("AWS::Events::Rule")), 2; got != want {
+		t.Errorf("event rules: got %d, want %d (the expiry notifier's schedule, the SES events')", got, want)
 	}
 }
 
@@ -1051,5 +1051,98 @@ func TestLatchkeyStack_LockNotifierStream(t *testing.T) {
 	}
 	if want := (routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true}); f.Needs != want {
 		t.Errorf("needs: got %+v, want %+v", f.Needs, want)
+	}
+}
+
+// The notice e-mail goes under one SES configuration set whose event
+// destination sends deliveries, bounces and complaints to the default
+// event bus; one rule lets through only that configuration set's events of
+// those types to the delivery-events function, whose role only reads and
+// writes the table; the functions that send notices get the configuration
+// set's name and may send under it.
+func TestLatchkeyStack_DeliveryEvents(t *testing.T) {
+	s := latchkeyTemplate(t)
+	cs := s.the(t, "AWS::SES::ConfigurationSet")
+	csRef := map[string]any{"Ref": cs}
+	dest := props(s.resources[s.the(t, "AWS::SES::ConfigurationSetEventDestination")])
+	if got := dest["ConfigurationSetName"]; !reflect.DeepEqual(got, csRef) {
+		t.Errorf("destination's configuration set: got %v, want %v", got, csRef)
+	}
+	ed, _ := dest["EventDestination"].(map[string]any)
+	if got, want := ed["MatchingEventTypes"], []any{"delivery", "bounce", "complaint"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("event types: got %v, want %v", got, want)
+	}
+	if b, _ := json.Marshal(ed["EventBridgeDestination"]); !strings.Contains(string(b), ":event-bus/default") {
+		t.Errorf("event bridge destination: got %s, want the default bus", b)
+	}
+
+	fns := s.functionsByName(t)
+	fn := fns[expiry.FnDeliveryEvents]
+	if fn == "" {
+		t.Fatalf("function %s: got none, want one", expiry.FnDeliveryEvents)
+	}
+	var rule map[string]any
+	for _, id := range s.ofType("AWS::Events::Rule") {
+		if p := props(s.resources[id]); p["EventPattern"] != nil {
+			rule = p
+		}
+	}
+	want := map[string]any{
+		"source":      []any{"aws.ses"},
+		"detail-type": []any{"Email Delivered", "Email Bounced", "Email Complained"},
+		"detail":      map[string]any{"mail": map[string]any{"tags": map[string]any{"ses:configuration-set": []any{csRef}}}},
+	}
+	if got := rule["EventPattern"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("rule pattern: got %v, want %v", got, want)
+	}
+	targets := anys(rule["Targets"])
+	if len(targets) != 1 || !reflect.DeepEqual(targets[0].(map[string]any)["Arn"], map[string]any{"Fn::GetAtt": []any{fn, "Arn"}}) {
+		t.Errorf("rule targets: got %v, want the %s function", targets, expiry.FnDeliveryEvents)
+	}
+	must(t, "invoke permission", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), &map[string]any{
+			"Principal":    "events.amazonaws.com",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+		})
+	})
+
+	var f routes.Function
+	for _, c := range catalog.Functions() {
+		if c.Name == expiry.FnDeliveryEvents {
+			f = c
+		}
+	}
+	if want := (routes.Needs{TableRead: true, TableWrite: true}); f.Needs != want || !f.SESEvents {
+		t.Errorf("declaration: got needs %+v, SES events %v, want %+v and SES events", f.Needs, f.SESEvents, want)
+	}
+	role := ref(props(s.resources[fn])["Role"])
+	got := map[string]bool{}
+	s.roleStatements(role, func(_ string, st map[string]any) {
+		for _, a := range strings1(st["Action"]) {
+			got[a] = true
+		}
+	})
+	if g, w := keys(got), roleActions(f); !reflect.DeepEqual(g, w) {
+		t.Errorf("role actions: got %v, want %v", g, w)
+	}
+
+	for _, name := range []string{expiry.FnExpiryNotifier, expiry.FnLockNotifier} {
+		env, _ := props(s.resources[fns[name]])["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if got := vars["CONFIGURATION_SET"]; !reflect.DeepEqual(got, csRef) {
+			t.Errorf("%s CONFIGURATION_SET: got %v, want %v", name, got, csRef)
+		}
+		var under bool
+		s.roleStatements(ref(props(s.resources[fns[name]])["Role"]), func(_ string, st map[string]any) {
+			b, _ := json.Marshal(st["Resource"])
+			under = under || slices.Contains(strings1(st["Action"]), "ses:SendEmail") && strings.Contains(string(b), ":configuration-set/")
+		})
+		if !under {
+			t.Errorf("%s: got no ses:SendEmail on the configuration set, want it", name)
+		}
+	}
+	env, _ := props(s.resources[fn])["Environment"].(map[string]any)
+	if vars, _ := env["Variables"].(map[string]any); vars["CONFIGURATION_SET"] != nil {
+		t.Errorf("%s: got CONFIGURATION_SET, want none (it sends nothing)", expiry.FnDeliveryEvents)
 	}
 }

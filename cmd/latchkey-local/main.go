@@ -398,6 +398,16 @@ func invoke(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, string(b))
 		return err
 	}
+	if *fn == expiry.FnDeliveryEvents {
+		raw, err := os.ReadFile(*evFile)
+		if err != nil {
+			return err
+		}
+		rep, err := d.InvokeDeliveryEvent(ctx, raw)
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintln(out, string(b))
+		return err
+	}
 	res, err := InvokeFile(ctx, d, *fn, *evFile)
 	if err != nil {
 		return err

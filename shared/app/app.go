@@ -44,6 +44,10 @@ type Config struct {
 	SenderEmail string
 	// SMSSenderID is the optional SMS sender id (SMS_SENDER_ID).
 	SMSSenderID string
+	// ConfigurationSet is the SES configuration set that the notice e-mail
+	// is sent under, whose delivery events update the notice records
+	// (CONFIGURATION_SET); empty locally, where SES reports no events.
+	ConfigurationSet string
 	// PublicBaseURL is where the public pages are served (PUBLIC_BASE_URL).
 	PublicBaseURL string
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
@@ -54,15 +58,16 @@ type Config struct {
 // SECRETS_FILE is set, or SENDER_EMAIL is missing.
 func ConfigFromEnv() (Config, error) {
 	c := Config{
-		TableName:      os.Getenv("TABLE_NAME"),
-		DynamoEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
-		SESEndpoint:    os.Getenv("SES_ENDPOINT"),
-		SNSEndpoint:    os.Getenv("SNS_ENDPOINT"),
-		SecretARN:      os.Getenv("SECRET_ARN"),
-		SecretsFile:    os.Getenv("SECRETS_FILE"),
-		SenderEmail:    os.Getenv("SENDER_EMAIL"),
-		SMSSenderID:    os.Getenv("SMS_SENDER_ID"),
-		PublicBaseURL:  os.Getenv("PUBLIC_BASE_URL"),
+		TableName:        os.Getenv("TABLE_NAME"),
+		DynamoEndpoint:   os.Getenv("DYNAMODB_ENDPOINT"),
+		SESEndpoint:      os.Getenv("SES_ENDPOINT"),
+		SNSEndpoint:      os.Getenv("SNS_ENDPOINT"),
+		SecretARN:        os.Getenv("SECRET_ARN"),
+		SecretsFile:      os.Getenv("SECRETS_FILE"),
+		SenderEmail:      os.Getenv("SENDER_EMAIL"),
+		SMSSenderID:      os.Getenv("SMS_SENDER_ID"),
+		ConfigurationSet: os.Getenv("CONFIGURATION_SET"),
+		PublicBaseURL:    os.Getenv("PUBLIC_BASE_URL"),
 	}
 	if c.TableName == "" {
 		c.TableName = schema.DefaultTableName
@@ -180,7 +185,8 @@ func (e *Env) Store() *dynamo.Store {
 // overrides from store) by e-mail through SES, from SENDER_EMAIL.
 func (e *Env) Notifier(store templates.Store) *notify.Notifier {
 	mailer := ses.New(ses.NewClientFrom(e.AWS, e.Config.SESEndpoint), e.Config.SenderEmail)
-	return &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, From: e.Config.SenderEmail}
+	return &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, From: e.Config.SenderEmail,
+		ConfigurationSet: e.Config.ConfigurationSet}
 }
 
 // Tokens returns the issuer of the function's access tokens.

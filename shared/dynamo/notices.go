@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -110,12 +112,7 @@ type noticeItem struct {
 // noticeSort is a notice's sort key: its day and kind, and its Ref when it
 // has one ("2026-11-02#ACCOUNT_LOCKED#<audit sort key>"), so the claim is
 // per day and kind, or per lock.
-func noticeSort(n latchkey.Notice) string {
-	if n.Ref != "" {
-		return n.Date + "#" + n.Kind + "#" + n.Ref
-	}
-	return n.Date + "#" + n.Kind
-}
+func noticeSort(n latchkey.Notice) string { return n.Key() }
 
 // ClaimNotice claims notice n (its tenant, user, date and kind) before it is
 // sent: a PutItem whose condition holds only when there is no such notice,
@@ -215,4 +212,83 @@ func (s *Store) ListNotices(ctx context.Context, tid, uid string, limit int) ([]
 		}
 	}
 	return notices, nil
+}
+
+// SetNoticeResult sets to result the result of the send on channel with
+// message id id of user uid's notice whose sort key is key
+// (latchkey.Notice.Key), when that send's result is one of from. It reads
+// the notice once and updates it conditioned on the send still having
+// that message id and one of those results, so a redelivered event, or
+// one for another message, changes nothing. found reports whether the
+// notice has such a send whose result is now result; changed whether this
+// call set it.
+func (s *Store) SetNoticeResult(ctx context.Context, tid, uid, key, channel, id, result string, from []string) (found, changed bool, err error) {
+	k := map[string]types.AttributeValue{"PK": str(noticeKey(tid, uid)), "SK": str(key)}
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, false, fmt.Errorf("get notice: %w", err)
+	}
+	if out.Item == nil || id == "" {
+		return false, false, nil
+	}
+	var it noticeItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return false, false, fmt.Errorf("unmarshal notice: %w", err)
+	}
+	i := slices.IndexFunc(it.Sends, func(x latchkey.NoticeSend) bool { return x.Channel == channel && x.MessageID == id })
+	switch {
+	case i < 0:
+		return false, false, nil
+	case it.Sends[i].Result == result:
+		return true, false, nil
+	case !slices.Contains(from, it.Sends[i].Result):
+		return false, false, nil
+	}
+	values := map[string]types.AttributeValue{":id": str(id), ":r": str(result)}
+	in := make([]string, len(from))
+	for j, f := range from {
+		in[j] = fmt.Sprintf(":f%d", j)
+		values[in[j]] = str(f)
+	}
+	send := fmt.Sprintf("sends[%d]", i)
+	_, err = s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: k,
+		UpdateExpression:          aws.String("SET " + send + ".#r = :r"),
+		ConditionExpression:       aws.String(send + ".messageId = :id AND " + send + ".#r IN (" + strings.Join(in, ", ") + ")"),
+		ExpressionAttributeNames:  map[string]string{"#r": "result"},
+		ExpressionAttributeValues: values,
+	})
+	if isConditionFailed(err) {
+		// A concurrent event changed it first: read it again next time.
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("set notice result: %w", err)
+	}
+	return true, true, nil
+}
+
+// MarkEmail marks user uid's e-mail address as bounced (permanently) or,
+// when complaint, as complained about, at at: only while the user's
+// address is still email (an address changed since is not marked) and
+// not marked so already. It reports whether it marked it.
+func (s *Store) MarkEmail(ctx context.Context, tid, uid, email string, complaint bool, at time.Time) (bool, error) {
+	attr := "emailBouncedAt"
+	if complaint {
+		attr = "emailComplainedAt"
+	}
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(userKey(tid, uid), skUser),
+		UpdateExpression:          aws.String("SET #m = :t"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND email = :e AND attribute_not_exists(#m)"),
+		ExpressionAttributeNames:  map[string]string{"#m": attr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": timeAV(at), ":e": str(email)},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark e-mail: %w", err)
+	}
+	return true, nil
 }

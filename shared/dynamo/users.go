@@ -550,6 +550,9 @@ func (s *Store) UpdateUser(ctx context.Context, prev *latchkey.User, next latchk
 	}{
 		{"email", next.Email, next.Email == "", next.Email != prev.Email},
 		{"mobile", next.Mobile, next.Mobile == "", next.Mobile != prev.Mobile},
+		// A new address is not the one that bounced or was complained about.
+		{"emailBouncedAt", nil, true, next.Email != prev.Email},
+		{"emailComplainedAt", nil, true, next.Email != prev.Email},
 		{"passwordExpiresOn", next.PasswordExpiresOn, next.PasswordExpiresOn == "", next.PasswordExpiresOn != prev.PasswordExpiresOn},
 		{"roles", next.Roles, len(next.Roles) == 0, !slices.Equal(next.Roles, prev.Roles)},
 		{"permissions", next.Permissions, len(next.Permissions) == 0, !slices.Equal(next.Permissions, prev.Permissions)},

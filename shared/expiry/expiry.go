@@ -52,7 +52,10 @@ var Functions = []routes.Function{{
 	Description: "Hourly: password-expiry reminders by e-mail and SMS at each tenant's local send hour",
 	Needs:       routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true},
 	Schedule:    Schedule,
-}, lockFunction}
+	// Its e-mail goes under the configuration set whose delivery events
+	// reach FnDeliveryEvents.
+	TrackedEmail: true,
+}, lockFunction, deliveryFunction}
 
 // Store is what the notifier and the notice history need from storage;
 // shared/dynamo.Store satisfies it.
@@ -75,12 +78,19 @@ type Store interface {
 	GetUser(ctx context.Context, tid, uid string) (*latchkey.User, error)
 	// GetTenant returns a tenant with its settings (ENotFound).
 	GetTenant(ctx context.Context, id string) (*latchkey.Tenant, error)
+	// SetNoticeResult sets the result of a notice's send with a message id
+	// when its result is one of from (an SES delivery event).
+	SetNoticeResult(ctx context.Context, tid, uid, key, channel, id, result string, from []string) (found, changed bool, err error)
+	// MarkEmail marks a user's address as bounced or complained about,
+	// while it is still email.
+	MarkEmail(ctx context.Context, tid, uid, email string, complaint bool, at time.Time) (bool, error)
 }
 
-// Sender sends a tenant's template by e-mail and SMS and returns the
-// provider's message id; shared/notify.Notifier satisfies it.
+// Sender sends a tenant's template by e-mail (with SES message tags, under
+// the deployment's configuration set) and SMS and returns the provider's
+// message id; shared/notify.Notifier satisfies it.
 type Sender interface {
-	EmailID(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) (string, error)
+	EmailTagged(ctx context.Context, t *latchkey.Tenant, to, name string, fields, tags map[string]string) (string, error)
 	TextID(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) (string, error)
 }
 
@@ -287,7 +297,8 @@ func (s *Service) runTenant(ctx context.Context, t *latchkey.Tenant, today time.
 }
 
 // notify claims notice n (its tenant, user, date, kind and ref), sends its
-// template with fields by e-mail and SMS to u, and records the sends; when
+// template with fields by e-mail (tagged with NoticeTags, unless u's
+// address is marked: EmailSuppressed) and SMS to u, and records the sends; when
 // every send failed it releases the claim and returns an error, so a retry
 // sends it. It reports false when another run had claimed it.
 func (s *Service) notify(ctx context.Context, t *latchkey.Tenant, u *latchkey.User, n latchkey.Notice, fields map[string]string) (bool, error) {
@@ -307,7 +318,12 @@ func (s *Service) notify(ctx context.Context, t *latchkey.Tenant, u *latchkey.Us
 		}
 		n.Sends = append(n.Sends, r)
 	}
-	send(latchkey.ChannelEmail, func() (string, error) { return s.Notify.EmailID(ctx, t, u.Email, kind, fields) })
+	// An address SES reported a permanent bounce of or a complaint about
+	// gets no more notices: they go by SMS only.
+	if !u.EmailSuppressed() {
+		tags := NoticeTags(n)
+		send(latchkey.ChannelEmail, func() (string, error) { return s.Notify.EmailTagged(ctx, t, u.Email, kind, fields, tags) })
+	}
 	send(latchkey.ChannelSMS, func() (string, error) { return s.Notify.TextID(ctx, t, u.Mobile, kind, fields) })
 	if !n.Delivered() {
 		if err := s.Store.ReleaseNotice(ctx, n); err != nil {

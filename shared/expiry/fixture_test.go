@@ -189,12 +189,17 @@ type flakyMailer struct {
 	failFirst int
 	err       error
 	calls     int
+	// sent are the e-mails passed on, as the notifier gave them.
+	sent []latchkey.Email
 }
 
 func (m *flakyMailer) SendEmail(ctx context.Context, e latchkey.Email) (string, error) {
 	m.mu.Lock()
 	m.calls++
 	fail := m.calls <= m.failFirst
+	if !fail {
+		m.sent = append(m.sent, e)
+	}
 	m.mu.Unlock()
 	if fail {
 		if m.err != nil {

@@ -68,6 +68,7 @@ var lockFunction = routes.Function{
 	Description:   "Table stream: account-locked notices by e-mail and SMS, one per lock",
 	Needs:         routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true},
 	StreamFilters: LockStreamFilters,
+	TrackedEmail:  true,
 }
 
 // HandleStream is the lock notifier's Lambda handler: it sends the notices

@@ -246,6 +246,12 @@ type User struct {
 	// (empty when none is pending): a newer link replaces it, so the older
 	// one stops working at once. Never shown.
 	WelcomeMAC string `json:"-" dynamodbav:"welcomeMac,omitempty"`
+	// EmailBouncedAt and EmailComplainedAt are when SES reported a
+	// permanent bounce of, or a complaint about, a notice sent to the
+	// user's current e-mail address (nil when none): later notices skip
+	// e-mail for that address. Changing the address clears both.
+	EmailBouncedAt    *time.Time `json:"emailBouncedAt,omitempty" dynamodbav:"emailBouncedAt,omitempty"`
+	EmailComplainedAt *time.Time `json:"emailComplainedAt,omitempty" dynamodbav:"emailComplainedAt,omitempty"`
 }
 
 // Registration statuses (PRODUCT.md glossary).
@@ -286,6 +292,24 @@ func (u *User) Notifiable(st Settings) bool {
 	return st.SelfServe && u.SelfServe && u.Email != "" && u.Mobile != ""
 }
 
+// EmailSuppressed reports whether notices skip the user's e-mail address:
+// SES reported a permanent bounce of, or a complaint about, one sent to it.
+func (u *User) EmailSuppressed() bool {
+	return u.EmailBouncedAt != nil || u.EmailComplainedAt != nil
+}
+
+// EmailStatus is "complained" or "bounced" when the user's address is
+// marked (a complaint first), "" when it is not.
+func (u *User) EmailStatus() string {
+	switch {
+	case u.EmailComplainedAt != nil:
+		return "complained"
+	case u.EmailBouncedAt != nil:
+		return "bounced"
+	}
+	return ""
+}
+
 // AdminLocked reports whether the user is locked by staff.
 func (u *User) AdminLocked() bool { return u.LockedAt != nil }
 
@@ -309,6 +333,13 @@ type Email struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Tags are SES message tags (names and values of [A-Za-z0-9_.@-]),
+	// which come back in SES's delivery events; none when nil.
+	Tags map[string]string
+	// ConfigurationSet is the SES configuration set to send under, whose
+	// event destination reports delivery, bounces and complaints; empty
+	// for none (locally).
+	ConfigurationSet string
 }
 
 // SMS is one text message to an E.164 number.

@@ -33,11 +33,27 @@ const (
 	ChannelSMS   = "sms"
 )
 
-// Results of a send.
+// Results of a send. An e-mail sent under the deployment's SES
+// configuration set later gets SES's outcome in place of SendSent:
+// delivered, bounced or complained (see expiry.RecordDelivery).
 const (
-	SendSent   = "sent"
-	SendFailed = "failed"
+	SendSent       = "sent"
+	SendFailed     = "failed"
+	SendDelivered  = "delivered"
+	SendBounced    = "bounced"
+	SendComplained = "complained"
 )
+
+// Key is the notice's sort key in its user's notice partition: its day and
+// kind, and its Ref when it has one ("2026-11-02#ACCOUNT_LOCKED#<ref>"),
+// so the claim is per day and kind, or per lock. The notice's e-mail
+// carries it as a tag, so SES's event about that e-mail finds the record.
+func (n *Notice) Key() string {
+	if n.Ref != "" {
+		return n.Date + "#" + n.Kind + "#" + n.Ref
+	}
+	return n.Date + "#" + n.Kind
+}
 
 // NoticeSend is one message of a notice: its channel, the provider's
 // message id (SES or SNS), the result, and when. Never the address or the

@@ -28,6 +28,10 @@ type UserView struct {
 	Locked bool `json:"locked"`
 	// PasswordExpiresOn is the day the password expires (YYYY-MM-DD), if set.
 	PasswordExpiresOn string `json:"passwordExpiresOn,omitempty"`
+	// EmailStatus is "bounced" or "complained" when SES reported a
+	// permanent bounce of, or a complaint about, a notice e-mail to the
+	// address (notices then skip it), empty otherwise.
+	EmailStatus string `json:"emailStatus,omitempty"`
 }
 
 // View returns the API view of u.
@@ -38,6 +42,6 @@ func (u *User) View() UserView {
 		PINCodeUser: u.IsPINCodeUser(), SponsorID: u.SponsorID,
 		PINSet: u.PINMAC != "", PINSetByAdmin: u.PINMAC != "" && u.PINSetByAdmin,
 		RegistrationStatus: u.RegistrationStatus(), SelfServe: u.SelfServe, Locked: u.AdminLocked(),
-		PasswordExpiresOn: u.PasswordExpiresOn,
+		PasswordExpiresOn: u.PasswordExpiresOn, EmailStatus: u.EmailStatus(),
 	}
 }

@@ -17,6 +17,10 @@ type Notifier struct {
 	SMS       latchkey.SMSSender
 	// From is the deployment's sender address; a tenant's SenderEmail setting overrides it.
 	From string
+	// ConfigurationSet is the SES configuration set of tagged e-mail
+	// (EmailTagged), whose delivery events come back to the table; empty
+	// for none.
+	ConfigurationSet string
 }
 
 func (n *Notifier) render(ctx context.Context, t *latchkey.Tenant, name string, fields map[string]string) (templates.Rendered, error) {
@@ -40,6 +44,19 @@ func (n *Notifier) Email(ctx context.Context, t *latchkey.Tenant, to, name strin
 // EmailID is Email returning the provider's message id, which the expiry
 // notifier records.
 func (n *Notifier) EmailID(ctx context.Context, t *latchkey.Tenant, to, name string, fields map[string]string) (string, error) {
+	return n.send(ctx, t, to, name, fields, nil, "")
+}
+
+// EmailTagged is EmailID sending with SES message tags, under the
+// notifier's ConfigurationSet: SES's delivery, bounce and complaint events
+// about the message carry the tags back (the expiry notices use it).
+func (n *Notifier) EmailTagged(ctx context.Context, t *latchkey.Tenant, to, name string, fields, tags map[string]string) (string, error) {
+	return n.send(ctx, t, to, name, fields, tags, n.ConfigurationSet)
+}
+
+// send renders template name for tenant t and e-mails it to to with tags,
+// under configuration set cs when not empty.
+func (n *Notifier) send(ctx context.Context, t *latchkey.Tenant, to, name string, fields, tags map[string]string, cs string) (string, error) {
 	r, err := n.render(ctx, t, name, fields)
 	if err != nil {
 		return "", err
@@ -48,7 +65,7 @@ func (n *Notifier) EmailID(ctx context.Context, t *latchkey.Tenant, to, name str
 	if t.Settings.SenderEmail != "" {
 		from = t.Settings.SenderEmail
 	}
-	id, err := n.Mailer.SendEmail(ctx, latchkey.Email{From: from, To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML})
+	id, err := n.Mailer.SendEmail(ctx, latchkey.Email{From: from, To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Tags: tags, ConfigurationSet: cs})
 	if err != nil {
 		return "", fmt.Errorf("send %s: %w", name, err)
 	}

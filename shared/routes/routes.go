@@ -44,6 +44,14 @@ type Function struct {
 	// images): each is a Lambda event filter pattern (JSON), and a record
 	// matching any of them is delivered; the rest never start it.
 	StreamFilters []string
+	// SESEvents, when set, feeds the function SES's delivery, bounce and
+	// complaint events of the deployment's configuration set, through an
+	// EventBridge rule on the default bus.
+	SESEvents bool
+	// TrackedEmail, when set, sends e-mail under that configuration set
+	// (CONFIGURATION_SET), so that its delivery events come back: the
+	// functions that send notices.
+	TrackedEmail bool
 }
 
 // Route is one API route.
@@ -161,8 +169,8 @@ func matchPath(pattern, segs []string) (map[string]string, bool) {
 }
 
 // Validate checks a table: every route names a known function, every
-// function serves a route or has a schedule, no route key or function name
-// is repeated.
+// function serves a route or has a schedule, a stream or SES events, no
+// route key or function name is repeated.
 func Validate(functions []Function, routes []Route) error {
 	names := map[string]bool{}
 	for _, f := range functions {
@@ -184,8 +192,8 @@ func Validate(functions []Function, routes []Route) error {
 		served[r.Function] = true
 	}
 	for _, f := range functions {
-		if !served[f.Name] && f.Schedule == "" && len(f.StreamFilters) == 0 {
-			return fmt.Errorf("function %s serves no route and has no schedule or stream", f.Name)
+		if !served[f.Name] && f.Schedule == "" && len(f.StreamFilters) == 0 && !f.SESEvents {
+			return fmt.Errorf("function %s serves no route and has no schedule, stream or SES events", f.Name)
 		}
 	}
 	return nil

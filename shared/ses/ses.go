@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -32,7 +34,8 @@ var _ latchkey.Mailer = (*Mailer)(nil)
 // New returns a Mailer sending from the address from unless a message names another.
 func New(api API, from string) *Mailer { return &Mailer{api: api, from: from} }
 
-// SendEmail sends m and returns the SES message id.
+// SendEmail sends m, with its tags and under its configuration set when
+// it names them, and returns the SES message id.
 func (m *Mailer) SendEmail(ctx context.Context, e latchkey.Email) (string, error) {
 	if e.To == "" {
 		return "", errors.New("send email: no recipient")
@@ -42,7 +45,7 @@ func (m *Mailer) SendEmail(ctx context.Context, e latchkey.Email) (string, error
 		from = m.from
 	}
 	utf8 := aws.String("UTF-8")
-	out, err := m.api.SendEmail(ctx, &sesv2.SendEmailInput{
+	in := &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(from),
 		Destination:      &types.Destination{ToAddresses: []string{e.To}},
 		Content: &types.EmailContent{Simple: &types.Message{
@@ -52,7 +55,15 @@ func (m *Mailer) SendEmail(ctx context.Context, e latchkey.Email) (string, error
 				Html: &types.Content{Data: aws.String(e.HTML), Charset: utf8},
 			},
 		}},
-	})
+	}
+	if e.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(e.ConfigurationSet)
+	}
+	// Sorted, so that the request is the same for the same message.
+	for _, k := range slices.Sorted(maps.Keys(e.Tags)) {
+		in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(e.Tags[k])})
+	}
+	out, err := m.api.SendEmail(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("ses send email: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
+	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/internal/testclock"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/pinverify"
@@ -36,6 +37,9 @@ const (
 	// streamEvent is the table-stream fixture of the lock notifier, which
 	// has no route either: it is parsed and handled, not routed.
 	streamEvent = "lock-notifier.stream.json"
+	// deliveryEvent is the SES bounce fixture of the delivery-events
+	// function, an EventBridge event with no route either.
+	deliveryEvent = "delivery-events.bounce.json"
 	// samplePassword is admin's password in sessions.sign-in.json and the
 	// current password in password-reset.change-own.json; the fixture gives
 	// admin this password.
@@ -173,6 +177,31 @@ var adminViewKeys = []string{"email", "id", "locked", "pinCodeUser", "pinSet", "
 // accountKeys are the fields of an account in an answer.
 var accountKeys = []string{"contacts", "createdAt", "id", "name", "securityStatus", "updatedAt"}
 
+// TestDeps_InvokeDeliveryEvent checks the delivery-events fixture: a
+// permanent bounce of a notice e-mail from SES (its tags name a notice of
+// tenant demo), which the handler parses and takes; there is no such
+// notice here, so nothing changes.
+func TestDeps_InvokeDeliveryEvent(t *testing.T) {
+	raw := readEvent(t, deliveryEvent)
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	var detail expiry.SESEvent
+	if err := json.Unmarshal(ev.Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Source != "aws.ses" || ev.DetailType != expiry.DetailBounced || detail.Bounce == nil || detail.Bounce.BounceType != "Permanent" ||
+		len(detail.Mail.Tags[expiry.TagNotice]) != 1 || detail.Mail.MessageID == "" {
+		t.Fatalf("got %s %s %+v, want a tagged permanent bounce from aws.ses", ev.Source, ev.DetailType, detail)
+	}
+	d := testenv.NewDeps(t, time.Now)
+	rep, err := d.InvokeDeliveryEvent(context.Background(), raw)
+	if err != nil || rep.Updated || rep.Marked {
+		t.Errorf("handle: got %+v, %v, want nothing changed and nil", rep, err)
+	}
+}
+
 // sampleEvents returns the names of the payload-2.0 files in events/.
 func sampleEvents(t *testing.T) []string {
 	t.Helper()
@@ -182,7 +211,7 @@ func sampleEvents(t *testing.T) []string {
 	}
 	var out []string
 	for _, p := range paths {
-		if name := filepath.Base(p); name != scheduledEvent && name != streamEvent {
+		if name := filepath.Base(p); name != scheduledEvent && name != streamEvent && name != deliveryEvent {
 			out = append(out, name)
 		}
 	}

@@ -90,3 +90,15 @@ func (d *Deps) InvokeScheduled(ctx context.Context, raw []byte, at time.Time) (e
 	}
 	return d.Expiry.HandleScheduled(ctx, ev)
 }
+
+// InvokeDeliveryEvent sends an EventBridge SES event (such as
+// events/delivery-events.bounce.json) through the delivery-events
+// function's handler: locally SES sends no events, so this is how one is
+// tried (make invoke FN=delivery-events EVENT=…).
+func (d *Deps) InvokeDeliveryEvent(ctx context.Context, raw []byte) (expiry.DeliveryReport, error) {
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return expiry.DeliveryReport{}, fmt.Errorf("parse SES event: %w", err)
+	}
+	return d.Expiry.HandleDeliveryEvent(ctx, ev)
+}

@@ -349,6 +349,11 @@ func (s *Service) apply(u latchkey.User, p Patch) (latchkey.User, error) {
 		if err != nil {
 			return u, named("email", err)
 		}
+		if email != u.Email {
+			// A new address is not the one SES reported bouncing (the store
+			// removes the marks with it).
+			u.EmailBouncedAt, u.EmailComplainedAt = nil, nil
+		}
 		u.Email = email
 	}
 	if p.Mobile.Set {
