@@ -21,7 +21,7 @@ const HistoryLimit = 100
 // Endpoints are the capability's routes on s: the notice history of a user.
 func Endpoints(s *Service) []httpapi.Endpoint {
 	return []httpapi.Endpoint{
-		{Route: routes.Route{Method: "GET", Path: "/users/{userId}/notifications", Function: FnAdmin, Roles: routes.Admin, Summary: "List the expiry notices sent to a user, newest first"}, Handle: s.httpNotifications},
+		{Route: routes.Route{Method: "GET", Path: "/users/{userId}/notifications", Function: FnAdmin, Roles: routes.Admin, Summary: "List the expiry and lock notices sent to a user, newest first"}, Handle: s.httpNotifications},
 	}
 }
 
