@@ -175,3 +175,26 @@ func (s *Store) userOrConflict(ctx context.Context, tid, uid, msg string) error 
 }
 
 func timeAV(t time.Time) types.AttributeValue { return str(t.UTC().Format(time.RFC3339Nano)) }
+
+// partition reads every item of partition pk with one consistent Query and
+// returns them by sort key: an aggregate kept beside its root item (a user
+// and its temporary password, an account and its verification code) is
+// read in one round trip.
+func (s *Store) partition(ctx context.Context, pk string) (map[string]map[string]types.AttributeValue, error) {
+	res, err := s.api.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]types.AttributeValue, len(res.Items))
+	for _, raw := range res.Items {
+		if sk, _ := raw[schema.AttrSK].(*types.AttributeValueMemberS); sk != nil {
+			out[sk.Value] = raw
+		}
+	}
+	return out, nil
+}

@@ -255,39 +255,28 @@ func (s *Store) GetUserByUsernameWithTemp(ctx context.Context, tid, username str
 // none or it has expired by the store's clock), reading the user's
 // partition in one query. It returns ENotFound when there is no user.
 func (s *Store) GetUserWithTemp(ctx context.Context, tid, uid string) (*latchkey.User, *latchkey.TempPassword, error) {
-	res, err := s.api.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(userKey(tid, uid))},
-		ConsistentRead:            aws.Bool(true),
-	})
+	items, err := s.partition(ctx, userKey(tid, uid))
 	if err != nil {
 		return nil, nil, fmt.Errorf("query user: %w", err)
 	}
 	var u *latchkey.User
 	var tp *latchkey.TempPassword
-	for _, raw := range res.Items {
-		sk, _ := raw[schema.AttrSK].(*types.AttributeValueMemberS)
-		if sk == nil {
-			continue
+	if raw, ok := items[skUser]; ok {
+		var it userItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, nil, fmt.Errorf("unmarshal user: %w", err)
 		}
-		switch sk.Value {
-		case skUser:
-			var it userItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, nil, fmt.Errorf("unmarshal user: %w", err)
-			}
-			if it.TenantID == tid {
-				u = &it.User
-			}
-		case skTempPW:
-			var it tempPWItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, nil, fmt.Errorf("unmarshal temporary password: %w", err)
-			}
-			if s.now().Before(it.ExpiresAt) {
-				tp = it.temp()
-			}
+		if it.TenantID == tid {
+			u = &it.User
+		}
+	}
+	if raw, ok := items[skTempPW]; ok {
+		var it tempPWItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, nil, fmt.Errorf("unmarshal temporary password: %w", err)
+		}
+		if s.now().Before(it.ExpiresAt) {
+			tp = it.temp()
 		}
 	}
 	if u == nil {

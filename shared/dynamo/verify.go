@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
-	"github.com/latchkey/latchkey/shared/schema"
 )
 
 // Verification of an account's caller: by its security PIN (the counters on
@@ -159,38 +158,27 @@ func (s *Store) LockPINVerification(ctx context.Context, tid, id string, now tim
 // code record (nil when it has none), in one Query of the account's
 // partition. It returns ENotFound.
 func (s *Store) GetAccountWithCode(ctx context.Context, tid, id string) (*latchkey.Account, *latchkey.VerificationCode, error) {
-	res, err := s.api.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(accountKey(tid, id))},
-		ConsistentRead:            aws.Bool(true),
-	})
+	items, err := s.partition(ctx, accountKey(tid, id))
 	if err != nil {
 		return nil, nil, fmt.Errorf("query account: %w", err)
 	}
 	var a *latchkey.Account
 	var c *latchkey.VerificationCode
-	for _, raw := range res.Items {
-		sk, _ := raw[schema.AttrSK].(*types.AttributeValueMemberS)
-		if sk == nil {
-			continue
+	if raw, ok := items[skAccount]; ok {
+		var it accountItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, nil, fmt.Errorf("unmarshal account: %w", err)
 		}
-		switch sk.Value {
-		case skAccount:
-			var it accountItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, nil, fmt.Errorf("unmarshal account: %w", err)
-			}
-			if it.TenantID == tid {
-				a = &it.Account
-			}
-		case skVCode:
-			var it vcodeItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, nil, fmt.Errorf("unmarshal verification code: %w", err)
-			}
-			c = &it.VerificationCode
+		if it.TenantID == tid {
+			a = &it.Account
 		}
+	}
+	if raw, ok := items[skVCode]; ok {
+		var it vcodeItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, nil, fmt.Errorf("unmarshal verification code: %w", err)
+		}
+		c = &it.VerificationCode
 	}
 	if a == nil {
 		return nil, nil, latchkey.Errorf(latchkey.ENotFound, "Account not found.")
