@@ -261,19 +261,8 @@ func TestService_SetPIN_Concurrent(t *testing.T) {
 	f := newLinkFixture(t)
 	_, tok := f.send()
 	errs := testenv.Concurrently(10, func(int) error { return f.svc.SetPIN(f.ctx, f.tenant.ID, tok, "482917", "482917") })
-	ok, gone := 0, 0
-	for _, err := range errs {
-		switch code(err) {
-		case "":
-			ok++
-		case latchkey.EGone:
-			gone++
-		default:
-			t.Errorf("got %v, want nil or %s", err, latchkey.EGone)
-		}
-	}
-	if ok != 1 || gone != 9 {
-		t.Errorf("got %d successes and %d link_gone, want 1 and 9", ok, gone)
+	if n := tally(errs); n[""] != 1 || n[latchkey.EGone] != 9 {
+		t.Errorf("got %v by error code, want 1 success and 9 %s", n, latchkey.EGone)
 	}
 	if a := f.account(); a.PINMAC == "" || a.LinkMAC != "" {
 		t.Errorf("account: got pinMac %q linkMac %q, want a PIN and no link", a.PINMAC, a.LinkMAC)

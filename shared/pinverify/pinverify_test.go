@@ -62,6 +62,15 @@ func newFixture(t *testing.T) *fixture {
 
 func code(err error) string { return latchkey.ErrorCode(err) }
 
+// tally counts errs by error code ("" for a success).
+func tally(errs []error) map[string]int {
+	n := map[string]int{}
+	for _, err := range errs {
+		n[code(err)]++
+	}
+	return n
+}
+
 // sample is a valid account input with one contact of each role.
 func sample() pinverify.AccountInput {
 	return pinverify.AccountInput{

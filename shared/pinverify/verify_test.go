@@ -177,19 +177,8 @@ func TestService_VerifyPIN(t *testing.T) {
 func TestService_VerifyPIN_Concurrent(t *testing.T) {
 	f := withPIN(t)
 	errs := testenv.Concurrently(20, func(int) error { _, err := f.verify("739105"); return err })
-	wrong, locked := 0, 0
-	for _, err := range errs {
-		switch code(err) {
-		case latchkey.EWrongPIN:
-			wrong++
-		case latchkey.EPINVerificationLocked:
-			locked++
-		default:
-			t.Errorf("got %v, want %s or %s", err, latchkey.EWrongPIN, latchkey.EPINVerificationLocked)
-		}
-	}
-	if wrong != 4 || locked != 16 {
-		t.Errorf("got %d wrong and %d locked, want 4 wrong, then the fifth and the 15 refused locked", wrong, locked)
+	if n := tally(errs); n[latchkey.EWrongPIN] != 4 || n[latchkey.EPINVerificationLocked] != 16 {
+		t.Errorf("got %v by error code, want 4 wrong, then the fifth and the 15 refused locked", n)
 	}
 	if n := f.audits(latchkey.ActionSecurityPINVerify, latchkey.ResultFailure, "wrong_pin"); n != 5 {
 		t.Errorf("audit: got %d failures recorded, want exactly 5", n)
@@ -427,19 +416,8 @@ func TestService_VerifyCode_Concurrent(t *testing.T) {
 	f := newLinkFixture(t)
 	_, c := f.sendCode()
 	errs := testenv.Concurrently(10, func(int) error { _, err := f.verifyCode(c); return err })
-	ok, gone := 0, 0
-	for _, err := range errs {
-		switch code(err) {
-		case "":
-			ok++
-		case latchkey.ECodeGone:
-			gone++
-		default:
-			t.Errorf("got %v, want success or %s", err, latchkey.ECodeGone)
-		}
-	}
-	if ok != 1 || gone != 9 {
-		t.Errorf("got %d successes and %d code_gone, want 1 and 9", ok, gone)
+	if n := tally(errs); n[""] != 1 || n[latchkey.ECodeGone] != 9 {
+		t.Errorf("got %v by error code, want 1 success and 9 %s", n, latchkey.ECodeGone)
 	}
 }
 
