@@ -269,6 +269,11 @@ func checkName(field, s string) (string, error) {
 	return s, nil
 }
 
+// Digits reports whether s is exactly n ASCII digits (a PIN, a code).
+func Digits(s string, n int) bool {
+	return len(s) == n && strings.Trim(s, "0123456789") == ""
+}
+
 // PINLength is the number of digits of a security PIN and of a user PIN.
 const PINLength = 6
 
@@ -277,7 +282,7 @@ const PINLength = 6
 // a straight run up or down such as 123456, 654321 or 012345
 // (EPINTooSimple).
 func CheckPIN(pin, confirm string) error {
-	if len(pin) != PINLength || strings.Trim(pin, "0123456789") != "" {
+	if !Digits(pin, PINLength) {
 		return Errorf(EValidation, "pin: The PIN must be exactly %d digits.", PINLength)
 	}
 	if subtle.ConstantTimeCompare([]byte(pin), []byte(confirm)) != 1 {

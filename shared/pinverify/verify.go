@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -57,7 +56,7 @@ func (s *Service) VerifyPIN(ctx context.Context, tid, actorID, accountID, pin st
 		s.Store.Audit(ctx, audit(latchkey.ResultDenied, latchkey.ErrorCode(err)))
 		return nil, err
 	}
-	if !digits(pin, latchkey.PINLength) {
+	if !latchkey.Digits(pin, latchkey.PINLength) {
 		return nil, latchkey.Errorf(latchkey.EValidation, "pin: A security PIN is %d digits.", latchkey.PINLength)
 	}
 	a, err := s.Store.TakePINAttempt(ctx, tid, accountID)
@@ -90,11 +89,6 @@ func (s *Service) VerifyPIN(ctx context.Context, tid, actorID, accountID, pin st
 func errPINLocked() error {
 	return latchkey.Errorf(latchkey.EPINVerificationLocked,
 		"The PIN is wrong, %d times in a row: PIN verification is locked. Send the contact a reset link; setting a new PIN unlocks it.", latchkey.MaxPINVerifyFailures)
-}
-
-// digits reports whether s is exactly n ASCII digits.
-func digits(s string, n int) bool {
-	return len(s) == n && strings.Trim(s, "0123456789") == ""
 }
 
 func (s *Service) codeMAC(tid, accountID, code string) string {
@@ -212,7 +206,7 @@ func (s *Service) VerifyCode(ctx context.Context, tid, actorID, accountID, code 
 		s.Store.Audit(ctx, audit(latchkey.ResultDenied, latchkey.ErrorCode(err)))
 		return nil, err
 	}
-	if !digits(code, latchkey.CodeDigits) {
+	if !latchkey.Digits(code, latchkey.CodeDigits) {
 		return nil, latchkey.Errorf(latchkey.EValidation, "code: A verification code is %d digits.", latchkey.CodeDigits)
 	}
 	now := s.Now().UTC()
