@@ -77,13 +77,8 @@ func (s *Store) TakePINAttempt(ctx context.Context, tid, id string) (*latchkey.A
 	case it.PINMAC == "":
 		return nil, latchkey.Errorf(latchkey.EPINNotSet, "The account has no security PIN yet. Send a set-up link first.")
 	default:
-		return nil, errPINLocked()
+		return nil, latchkey.ErrPINVerificationLocked()
 	}
-}
-
-func errPINLocked() error {
-	return latchkey.Errorf(latchkey.EPINVerificationLocked,
-		"PIN verification is locked after %d wrong PINs in a row. Send the contact a reset link; setting a new PIN unlocks it.", latchkey.MaxPINVerifyFailures)
 }
 
 // PINVerified records a right security PIN on account a (as returned by

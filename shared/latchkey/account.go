@@ -142,6 +142,13 @@ type SecurityStatus struct {
 // verification of an account until a reset link is used.
 const MaxPINVerifyFailures = 5
 
+// ErrPINVerificationLocked is the one answer while PIN verification of an
+// account is locked, and to the wrong PIN that locks it.
+func ErrPINVerificationLocked() error {
+	return Errorf(EPINVerificationLocked,
+		"PIN verification is locked after %d wrong PINs in a row. Send the contact a reset link; setting a new PIN unlocks it.", MaxPINVerifyFailures)
+}
+
 // PINVerifyLocked reports whether PIN verification of the account is locked:
 // it has reached MaxPINVerifyFailures consecutive failures.
 func (a *Account) PINVerifyLocked() bool {

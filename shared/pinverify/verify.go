@@ -80,15 +80,10 @@ func (s *Service) VerifyPIN(ctx context.Context, tid, actorID, accountID, pin st
 		if err := s.Store.LockPINVerification(ctx, tid, accountID, now, audit(latchkey.ResultFailure, "wrong_pin"), locked); err != nil {
 			return nil, err
 		}
-		return nil, errPINLocked()
+		return nil, latchkey.ErrPINVerificationLocked()
 	}
 	s.Store.Audit(ctx, audit(latchkey.ResultFailure, "wrong_pin"))
 	return nil, wrongAnswer(latchkey.EWrongPIN, "PIN", remaining)
-}
-
-func errPINLocked() error {
-	return latchkey.Errorf(latchkey.EPINVerificationLocked,
-		"The PIN is wrong, %d times in a row: PIN verification is locked. Send the contact a reset link; setting a new PIN unlocks it.", latchkey.MaxPINVerifyFailures)
 }
 
 func (s *Service) codeMAC(tid, accountID, code string) string {
