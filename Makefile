@@ -44,12 +44,17 @@ test: tools lint build
 	$(GO) test -count=1 -p 2 -timeout 15m ./...
 
 ## bench: benchmarks, then cold start, size and memory of each function against
-## hello-world (cmd/coldstart, about a minute); figures in docs/performance.md.
-## COLDSTART_ARGS passes flags, such as -runs 31 or -strict (exit 1 on a missed target).
+## hello-world (cmd/coldstart, about a minute), then the expiry notifier over
+## 100 000 and 1 000 000 users with 10 000 due (cmd/expirybench, about 6 minutes,
+## several GiB of memory for DynamoDB Local); figures in docs/performance.md.
+## COLDSTART_ARGS passes flags, such as -runs 31 or -strict (exit 1 on a missed target);
+## EXPIRYBENCH_ARGS too, such as -sizes 10000,100000 -due 1000 for a quicker run.
 COLDSTART_ARGS ?=
+EXPIRYBENCH_ARGS ?=
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
 	$(GO) run ./cmd/coldstart -go $(GO) $(COLDSTART_ARGS)
+	$(GO) run ./cmd/expirybench $(EXPIRYBENCH_ARGS)
 
 ## synth: cdk synth with no AWS account
 synth: tools build
