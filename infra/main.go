@@ -73,6 +73,8 @@ const (
 	ctxLogRetentionDays   = "logRetentionDays"
 	ctxThrottleRate       = "throttleRate"
 	ctxThrottleBurst      = "throttleBurst"
+	ctxEmailSendRate      = "emailSendRate"
+	ctxSMSSendRate        = "smsSendRate"
 	ctxBuildDir           = "buildDir"
 )
 
@@ -152,6 +154,12 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	}
 	if f, ok := num(ctxThrottleBurst); ok {
 		c.ThrottleBurst = f
+	}
+	if f, ok := num(ctxEmailSendRate); ok {
+		c.EmailSendRate = f
+	}
+	if f, ok := num(ctxSMSSendRate); ok {
+		c.SMSSendRate = f
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("%s", strings.Join(errs, "; "))

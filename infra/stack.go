@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -20,10 +21,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -63,6 +66,11 @@ type Config struct {
 	// ThrottleRate and ThrottleBurst are the API stage's steady-state
 	// requests per second and burst (context throttleRate, throttleBurst).
 	ThrottleRate, ThrottleBurst float64
+	// EmailSendRate and SMSSendRate cap each notifier invocation's
+	// e-mails and SMS per second (context emailSendRate, smsSendRate;
+	// EMAIL_SEND_RATE, SMS_SEND_RATE): set them below the account's SES
+	// sending rate and SNS SMS quota; 0 is no cap.
+	EmailSendRate, SMSSendRate float64
 	// BuildDir holds <function>/bootstrap for every function (context
 	// buildDir); empty means "build".
 	BuildDir string
@@ -77,6 +85,8 @@ func DefaultConfig() Config {
 		LogRetention:       30,
 		ThrottleRate:       50,
 		ThrottleBurst:      100,
+		EmailSendRate:      10,
+		SMSSendRate:        10,
 		BuildDir:           "build",
 	}
 }
@@ -112,6 +122,9 @@ func (c Config) Validate(fns []routes.Function) error {
 	}
 	if c.ThrottleRate <= 0 || c.ThrottleBurst <= 0 {
 		errs = append(errs, fmt.Errorf("throttleRate and throttleBurst must be positive, got %v and %v", c.ThrottleRate, c.ThrottleBurst))
+	}
+	if c.EmailSendRate < 0 || c.SMSSendRate < 0 {
+		errs = append(errs, fmt.Errorf("emailSendRate and smsSendRate must be 0 (no cap) or more, got %v and %v", c.EmailSendRate, c.SMSSendRate))
 	}
 	for _, f := range fns {
 		p := filepath.Join(c.buildDir(), f.Name, "bootstrap")
@@ -189,6 +202,10 @@ type latchkeyStack struct {
 	// configSet is the SES configuration set of the notice e-mail, whose
 	// delivery, bounce and complaint events go to the default event bus.
 	configSet awsses.ConfigurationSet
+	// failures receives what the event-driven functions gave up on: a
+	// stream batch of the lock notifier after its retries, a scheduled or
+	// SES event after Lambda's asynchronous retries (newFailureQueue).
+	failures awssqs.Queue
 }
 
 func (s *latchkeyStack) Stack() awscdk.Stack                      { return s.stack }
@@ -231,6 +248,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 	})
 
 	s.configSet = newConfigurationSet(stack)
+	s.failures = newFailureQueue(stack)
 	for _, f := range fns {
 		s.functions[f.Name] = s.newFunction(f, cfg)
 	}
@@ -420,11 +438,12 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 	logs.GrantWrite(role)
 
 	// A scheduled function (the expiry notifier) works through every
-	// tenant at its send hour: 5 minutes, and it stops starting new work
-	// before its deadline (see shared/expiry).
+	// tenant at its send hour, its sends paced under the SES and SNS
+	// quotas: Lambda's longest, 15 minutes, and it stops starting new work
+	// before its deadline (see docs/expiry-large-tenants.md).
 	timeout := 10.0
 	if f.Schedule != "" {
-		timeout = 300
+		timeout = 900
 	}
 	// A stream-fed function (the lock notifier) sends a batch of notices,
 	// each retried with backoff when SES or SNS throttle.
@@ -488,7 +507,10 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 	}
 	if f.Needs.Email && f.TrackedEmail {
 		// Sending under a configuration set needs ses:SendEmail on it too.
+		// The notifiers, which send in bulk, pace their sends.
 		fn.AddEnvironment(jsii.String("CONFIGURATION_SET"), s.configSet.ConfigurationSetName(), nil)
+		fn.AddEnvironment(jsii.String("EMAIL_SEND_RATE"), jsii.String(strconv.FormatFloat(cfg.EmailSendRate, 'f', -1, 64)), nil)
+		fn.AddEnvironment(jsii.String("SMS_SEND_RATE"), jsii.String(strconv.FormatFloat(cfg.SMSSendRate, 'f', -1, 64)), nil)
 		allow(emailActions, stack.FormatArn(&awscdk.ArnComponents{
 			Service:      jsii.String("ses"),
 			Resource:     jsii.String("configuration-set"),
@@ -529,7 +551,20 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 			RetryAttempts:      jsii.Number(StreamRetryAttempts),
 			BisectBatchOnError: jsii.Bool(true),
 			Filters:            &filters,
+			// What is still failing after the retries is not lost: the
+			// queue keeps the batch's stream position (newFailureQueue).
+			OnFailure: awslambdaeventsources.NewSqsDlq(s.failures),
 		}))
+	}
+	if f.Schedule != "" || f.SESEvents {
+		// EventBridge invokes these asynchronously: Lambda retries a failed
+		// event twice (the notifier's claims make a retry send only what is
+		// left), then sends it to the failure queue.
+		fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+			RetryAttempts: jsii.Number(AsyncRetryAttempts),
+			MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
+			OnFailure:     awslambdadestinations.NewSqsDestination(s.failures),
+		})
 	}
 	if f.Schedule != "" {
 		awsevents.NewRule(stack, jsii.String(id+"Schedule"), &awsevents.RuleProps{
@@ -555,6 +590,31 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 		})
 	}
 	return fn
+}
+
+// AsyncRetryAttempts is how many times Lambda retries a scheduled or SES
+// event that failed (its maximum) before the failure queue gets it.
+const AsyncRetryAttempts = 2
+
+// newFailureQueue creates the queue of events the event-driven functions
+// gave up on, encrypted, kept 14 days (time to fix the cause and replay
+// them: docs/expiry-large-tenants.md), and an alarm as soon as it holds one.
+func newFailureQueue(stack awscdk.Stack) awssqs.Queue {
+	q := awssqs.NewQueue(stack, jsii.String("EventFailures"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	awscloudwatch.NewAlarm(stack, jsii.String("EventFailuresAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("A Latchkey notifier gave up on an event (a lock notice batch, a scheduled run or an SES event): see the EventFailures queue"),
+		Metric: q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+		}),
+		Threshold:         jsii.Number(1),
+		EvaluationPeriods: jsii.Number(1),
+		TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	return q
 }
 
 // newConfigurationSet creates the SES configuration set of the notice

@@ -308,6 +308,7 @@ func TestLatchkeyStack_IAM(t *testing.T) {
 			add(f.Needs.Email, emailActions)
 			add(f.Needs.SMS, smsActions)
 			add(len(f.StreamFilters) > 0, streamReadActions)
+			add(len(f.StreamFilters) > 0 || f.Schedule != "" || f.SESEvents, failureQueueActions)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("actions: got %v, want %v", keys(got), keys(want))
 			}
@@ -383,10 +384,11 @@ func TestLatchkeyStack_FunctionRoleActions(t *testing.T) {
 	for _, a := range functionActions(routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true}) {
 		allowed[a] = true
 	}
-	for _, a := range streamReadActions {
+	for _, a := range append(streamReadActions, failureQueueActions...) {
 		allowed[a] = true
 	}
 	table := s.the(t, "AWS::DynamoDB::Table")
+	queueArn := map[string]any{"Fn::GetAtt": []any{s.the(t, "AWS::SQS::Queue"), "Arn"}}
 	tableArn := map[string]any{"Fn::GetAtt": []any{table, "Arn"}}
 	indexArn := map[string]any{"Fn::Join": []any{"", []any{tableArn, "/index/*"}}}
 	readOnly := map[string]bool{"dynamodb:GetItem": true, "dynamodb:Query": true, "dynamodb:ConditionCheckItem": true}
@@ -402,6 +404,16 @@ func TestLatchkeyStack_FunctionRoleActions(t *testing.T) {
 			s.roleStatements(role, func(where string, st map[string]any) {
 				if e := st["Effect"]; e != "Allow" {
 					t.Errorf("%s: got Effect %v, want Allow", where, e)
+				}
+				if acts := strings1(st["Action"]); len(acts) > 0 && strings.HasPrefix(acts[0], "sqs:") {
+					// The failure queue's send actions, on that queue only.
+					if !reflect.DeepEqual(acts, failureQueueActions) || !reflect.DeepEqual(st["Resource"], queueArn) {
+						t.Errorf("%s: got %v on %v, want %v on %v", where, acts, st["Resource"], failureQueueActions, queueArn)
+					}
+					for _, a := range acts {
+						got[a] = true
+					}
+					return
 				}
 				var dynamo, index bool
 				for _, a := range strings1(st["Action"]) {
@@ -641,8 +653,9 @@ func TestLatchkeyStack_Functions(t *testing.T) {
 	must(t, "function count", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(catalog.Functions())))
 	})
+	// Errors and throttles of each function, the API's 5xx, the failure queue.
 	must(t, "alarm count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2*len(catalog.Functions())+1))
+		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2*len(catalog.Functions())+2))
 	})
 	table := s.the(t, "AWS::DynamoDB::Table")
 	secret := s.the(t, "AWS::SecretsManager::Secret")
@@ -796,7 +809,7 @@ func TestLatchkeyStack_Schedule(t *testing.T) {
 	if fn == "" {
 		t.Fatalf("function %s: got none, want one", scheduledFn.Name)
 	}
-	if got, want := props(s.resources[fn])["Timeout"], float64(300); got != want {
+	if got, want := props(s.resources[fn])["Timeout"], float64(900); got != want {
 		t.Errorf("Timeout: got %v, want %v", got, want)
 	}
 	must(t, "rule", func() {
@@ -827,6 +840,7 @@ func TestLatchkeyStack_InvalidConfig(t *testing.T) {
 		{"sender", func(c *Config) { c.SenderEmail = "not an address" }, "senderEmail"},
 		{"retention", func(c *Config) { c.LogRetention = 31 }, "logRetentionDays"},
 		{"throttle", func(c *Config) { c.ThrottleBurst = 0 }, "throttleBurst"},
+		{"send rate", func(c *Config) { c.SMSSendRate = -1 }, "smsSendRate"},
 		{"identity", func(c *Config) { c.SESIdentities = []string{"*"} }, "sesIdentities"},
 		{"build", func(c *Config) { c.BuildDir = t.TempDir() }, "make build"},
 	}
@@ -862,6 +876,8 @@ func TestConfigFromContext(t *testing.T) {
 			ctxLogRetentionDays:   "7",
 			ctxThrottleRate:       "5",
 			ctxThrottleBurst:      "10",
+			ctxEmailSendRate:      "1",
+			ctxSMSSendRate:        "0",
 			ctxSESIdentities:      "tenant.example, other.example",
 			ctxBuildDir:           "/tmp/b",
 		}
@@ -873,6 +889,7 @@ func TestConfigFromContext(t *testing.T) {
 		want.DeletionProtection = false
 		want.LogRetention = 7
 		want.ThrottleRate, want.ThrottleBurst = 5, 10
+		want.EmailSendRate, want.SMSSendRate = 1, 0
 		want.SESIdentities = []string{"tenant.example", "other.example"}
 		want.BuildDir = "/tmp/b"
 		if !reflect.DeepEqual(got, want) {
@@ -953,11 +970,11 @@ func keys(m map[string]bool) []string {
 }
 
 // timeoutOf is the timeout of f's function in seconds: 10 for a function
-// serving routes, 300 for a scheduled one (the expiry notifier's run over
-// every tenant at its send hour).
+// serving routes, 900 for a scheduled one (the expiry notifier's paced
+// run over every tenant at its send hour).
 func timeoutOf(f routes.Function) float64 {
 	if f.Schedule != "" {
-		return 300
+		return 900
 	}
 	if len(f.StreamFilters) > 0 {
 		return 60
@@ -971,10 +988,18 @@ func roleActions(f routes.Function) []string {
 	out := functionActions(f.Needs)
 	if len(f.StreamFilters) > 0 {
 		out = append(out, streamReadActions...)
-		sort.Strings(out)
 	}
+	if len(f.StreamFilters) > 0 || f.Schedule != "" || f.SESEvents {
+		out = append(out, failureQueueActions...)
+	}
+	sort.Strings(out)
 	return out
 }
+
+// failureQueueActions are what sending to the failure queue takes
+// (Queue.GrantSendMessages), granted to the event-driven functions on that
+// queue only.
+var failureQueueActions = []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}
 
 // starActions are the only actions granted on Resource "*": those that have
 // no resource ARN (publishing to a phone number, listing streams).
@@ -1016,6 +1041,9 @@ func TestLatchkeyStack_LockNotifierStream(t *testing.T) {
 		"BatchSize":                  float64(StreamBatchSize),
 		"MaximumRetryAttempts":       float64(StreamRetryAttempts),
 		"BisectBatchOnFunctionError": true,
+		"DestinationConfig": map[string]any{"OnFailure": map[string]any{
+			"Destination": map[string]any{"Fn::GetAtt": []any{s.the(t, "AWS::SQS::Queue"), "Arn"}},
+		}},
 	} {
 		if got := m[k]; !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %v, want %v", k, got, want)
@@ -1132,6 +1160,10 @@ func TestLatchkeyStack_DeliveryEvents(t *testing.T) {
 		if got := vars["CONFIGURATION_SET"]; !reflect.DeepEqual(got, csRef) {
 			t.Errorf("%s CONFIGURATION_SET: got %v, want %v", name, got, csRef)
 		}
+		// They send in bulk, paced under the configured rates.
+		if vars["EMAIL_SEND_RATE"] != "10" || vars["SMS_SEND_RATE"] != "10" {
+			t.Errorf("%s send rates: got %v and %v, want the defaults 10 and 10", name, vars["EMAIL_SEND_RATE"], vars["SMS_SEND_RATE"])
+		}
 		var under bool
 		s.roleStatements(ref(props(s.resources[fns[name]])["Role"]), func(_ string, st map[string]any) {
 			b, _ := json.Marshal(st["Resource"])
@@ -1144,5 +1176,57 @@ func TestLatchkeyStack_DeliveryEvents(t *testing.T) {
 	env, _ := props(s.resources[fn])["Environment"].(map[string]any)
 	if vars, _ := env["Variables"].(map[string]any); vars["CONFIGURATION_SET"] != nil {
 		t.Errorf("%s: got CONFIGURATION_SET, want none (it sends nothing)", expiry.FnDeliveryEvents)
+	}
+}
+
+// What the event-driven functions give up on reaches one queue, encrypted
+// and kept 14 days, with an alarm as soon as it holds a message: the lock
+// notifier's stream batches after their retries (above), and the
+// asynchronous events (the schedule, SES's events) after Lambda's two
+// retries, no older than an hour.
+func TestLatchkeyStack_EventFailures(t *testing.T) {
+	s := latchkeyTemplate(t)
+	queue := s.the(t, "AWS::SQS::Queue")
+	q := props(s.resources[queue])
+	if q["SqsManagedSseEnabled"] != true || q["MessageRetentionPeriod"] != float64(14*24*3600) {
+		t.Errorf("queue: got %v, want SQS-managed encryption and 14 days", q)
+	}
+	queueArn := map[string]any{"Fn::GetAtt": []any{queue, "Arn"}}
+	fnIDs := s.functionsByName(t)
+	configs := map[string]map[string]any{}
+	for _, id := range s.ofType("AWS::Lambda::EventInvokeConfig") {
+		p := props(s.resources[id])
+		configs[ref(p["FunctionName"])] = p
+	}
+	var want []string
+	for _, f := range catalog.Functions() {
+		if f.Schedule == "" && !f.SESEvents {
+			continue
+		}
+		want = append(want, f.Name)
+		c := configs[fnIDs[f.Name]]
+		if c == nil {
+			t.Errorf("%s: got no asynchronous invoke config, want one", f.Name)
+			continue
+		}
+		dest := map[string]any{"OnFailure": map[string]any{"Destination": queueArn}}
+		if c["MaximumRetryAttempts"] != float64(AsyncRetryAttempts) || c["MaximumEventAgeInSeconds"] != float64(3600) || !reflect.DeepEqual(c["DestinationConfig"], dest) {
+			t.Errorf("%s: got %v, want %d retries, an hour, failures to the queue", f.Name, c, AsyncRetryAttempts)
+		}
+	}
+	if len(configs) != len(want) {
+		t.Errorf("asynchronous invoke configs: got %d, want %d (%v)", len(configs), len(want), want)
+	}
+	found := false
+	for _, id := range s.ofType("AWS::CloudWatch::Alarm") {
+		a := props(s.resources[id])
+		for _, d := range anys(a["Dimensions"]) {
+			if reflect.DeepEqual(d.(map[string]any)["Value"], map[string]any{"Fn::GetAtt": []any{queue, "QueueName"}}) {
+				found = a["MetricName"] == "ApproximateNumberOfMessagesVisible" && a["Threshold"] == float64(1) && a["Statistic"] == "Maximum"
+			}
+		}
+	}
+	if !found {
+		t.Error("alarm on the failure queue: got none, want one at 1 visible message")
 	}
 }

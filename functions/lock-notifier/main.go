@@ -25,6 +25,7 @@ func main() {
 	store := env.Store()
 	n := env.Notifier(store)
 	n.SMS = sns.New(sns.NewClientFrom(env.AWS, env.Config.SNSEndpoint), env.Config.SMSSenderID)
-	svc := &expiry.Service{Store: store, Notify: n, Now: time.Now, Logger: env.Logger}
+	svc := &expiry.Service{Store: store, Notify: n, Now: time.Now, Logger: env.Logger,
+		EmailRate: env.Config.EmailSendRate, SMSRate: env.Config.SMSSendRate}
 	lambda.Start(svc.HandleStream)
 }

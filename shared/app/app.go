@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,6 +52,10 @@ type Config struct {
 	ConfigurationSet string
 	// PublicBaseURL is where the public pages are served (PUBLIC_BASE_URL).
 	PublicBaseURL string
+	// EmailSendRate and SMSSendRate cap the notifiers' sends per second
+	// by each channel (EMAIL_SEND_RATE, SMS_SEND_RATE), set below the
+	// account's SES and SNS quotas; 0 (unset) is no cap.
+	EmailSendRate, SMSSendRate float64
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel slog.Level
 }
@@ -78,6 +84,18 @@ func ConfigFromEnv() (Config, error) {
 		}
 	}
 	var missing []error
+	for _, r := range []struct {
+		name string
+		dst  *float64
+	}{{"EMAIL_SEND_RATE", &c.EmailSendRate}, {"SMS_SEND_RATE", &c.SMSSendRate}} {
+		if v := os.Getenv(r.name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				missing = append(missing, fmt.Errorf("%s %q: want messages per second, 0 or more", r.name, v))
+			}
+			*r.dst = f
+		}
+	}
 	if c.SecretARN == "" && c.SecretsFile == "" {
 		missing = append(missing, errors.New("set SECRET_ARN (in AWS) or SECRETS_FILE (locally)"))
 	}

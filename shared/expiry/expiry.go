@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+	"golang.org/x/time/rate"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/routes"
@@ -115,6 +116,15 @@ type Service struct {
 	// returns ErrOutOfTime, and Lambda's retry of the same event goes on
 	// where it stopped, the claims skipping what was sent.
 	Margin time.Duration
+	// EmailRate and SMSRate cap the sends per second of each channel
+	// (app.Config's EMAIL_SEND_RATE and SMS_SEND_RATE), so that a run
+	// stays under the account's SES and SNS quotas instead of meeting
+	// their throttling (which retry still absorbs); 0 is no cap.
+	EmailRate, SMSRate float64
+
+	pace sync.Once
+	// limits are EmailRate's and SMSRate's limiters, by channel.
+	limits map[string]*rate.Limiter
 }
 
 // ErrOutOfTime is returned by Run when it stopped before its deadline with
@@ -180,6 +190,10 @@ type Report struct {
 	// Failed counts notices whose every send failed (released for the
 	// next run).
 	Failed int `json:"failed"`
+	// Skipped counts locks with no notice to send: the user is not
+	// notifiable (User.Notifiable) or no longer exists (lock notices only;
+	// the reminders read only due users and do not count the others).
+	Skipped int `json:"skipped,omitempty"`
 }
 
 // Run sends the notices due at time at (the scheduled event's time, so a
@@ -309,7 +323,12 @@ func (s *Service) notify(ctx context.Context, t *latchkey.Tenant, u *latchkey.Us
 		return false, err
 	}
 	send := func(channel string, f func() (string, error)) {
-		id, err := s.retry(ctx, f)
+		id, err := s.retry(ctx, func() (string, error) {
+			if err := s.wait(ctx, channel); err != nil {
+				return "", err
+			}
+			return f()
+		})
 		r := latchkey.NoticeSend{Channel: channel, MessageID: id, Result: latchkey.SendSent, At: s.now()}
 		if err != nil {
 			r.Result = latchkey.SendFailed
@@ -334,6 +353,29 @@ func (s *Service) notify(ctx context.Context, t *latchkey.Tenant, u *latchkey.Us
 	at := s.now()
 	n.SentAt = &at
 	return true, s.Store.RecordNotice(ctx, n)
+}
+
+// wait waits (Sleep) for channel's turn under its send rate (EmailRate,
+// SMSRate), by the service's clock.
+func (s *Service) wait(ctx context.Context, channel string) error {
+	s.pace.Do(func() {
+		s.limits = map[string]*rate.Limiter{}
+		for ch, r := range map[string]float64{latchkey.ChannelEmail: s.EmailRate, latchkey.ChannelSMS: s.SMSRate} {
+			if r > 0 {
+				// A burst of one second's sends, at least one.
+				s.limits[ch] = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
+			}
+		}
+	})
+	l := s.limits[channel]
+	if l == nil {
+		return nil
+	}
+	now := s.now()
+	if d := l.ReserveN(now, 1).DelayFrom(now); d > 0 {
+		return s.sleep(ctx, d)
+	}
+	return nil
 }
 
 // maxAttempts is how many times a throttled send is tried.

@@ -253,6 +253,47 @@ func TestService_Run_ThrottleRetried(t *testing.T) {
 	}
 }
 
+// With send rates set, a run paces each channel by the service's clock: at
+// 2 e-mails and 4 SMS a second (bursts of 2 and 4), the 8 notices' sends
+// wait their turn (the fixture records the waits instead of sleeping, and
+// its clock stands still, so each wait counts from the first send); without
+// rates nothing waits.
+func TestService_Run_SendRates(t *testing.T) {
+	f := newFixture(t, day(0, 9))
+	f.svc.Workers = 1
+	f.svc.EmailRate, f.svc.SMSRate = 2, 4
+	tn := f.tenant("UTC", 9, 10)
+	for i := range 8 {
+		f.user(tn, fmt.Sprintf("rae%d", i), day(i%3, 0).Format(time.DateOnly), userOpts{})
+	}
+	if rep := f.run(day(0, 9)); rep.Sent != 8 {
+		t.Fatalf("got %+v, want 8 sent", rep)
+	}
+	if e, s := len(f.mail.sent), len(f.box.Messages()); e != 8 || s != 8 {
+		t.Fatalf("got %d e-mails and %d SMS, want 8 and 8", e, s)
+	}
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, n := range v {
+			out[i] = time.Duration(n) * time.Millisecond
+		}
+		return out
+	}
+	// E-mails 3 to 8 wait 0.5 s … 3 s, SMS 5 to 8 wait 0.25 s … 1 s.
+	want := ms(250, 500, 500, 750, 1000, 1000, 1500, 2000, 2500, 3000)
+	if got := slices.Sorted(slices.Values(f.sleeps)); !slices.Equal(got, want) {
+		t.Errorf("waits: got %v, want %v", got, want)
+	}
+	g := newFixture(t, day(0, 9))
+	tg := g.tenant("UTC", 9, 10)
+	for i := range 8 {
+		g.user(tg, fmt.Sprintf("rae%d", i), day(i%3, 0).Format(time.DateOnly), userOpts{})
+	}
+	if rep := g.run(day(0, 9)); rep.Sent != 8 || len(g.sleeps) != 0 {
+		t.Errorf("without rates: got %+v and waits %v, want 8 sent and none", rep, g.sleeps)
+	}
+}
+
 // Only users with self-serve on, under a tenant with it on, with both an
 // e-mail address and a mobile number, get notices.
 func TestService_Run_Conditions(t *testing.T) {

@@ -95,7 +95,8 @@ func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.
 			NormalizeMobile: phone.NormalizeE164,
 		},
 		TenantAdmin: &tenantadmin.Service{Store: store, Settings: ten, Now: now},
-		Expiry:      &expiry.Service{Store: store, Notify: n, Now: now, Logger: logger},
+		Expiry: &expiry.Service{Store: store, Notify: n, Now: now, Logger: logger,
+			EmailRate: c.EmailSendRate, SMSRate: c.SMSSendRate},
 	}
 }
 
