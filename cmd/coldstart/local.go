@@ -157,8 +157,10 @@ func (l *Local) Event(ctx context.Context, file string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bytes.Contains(raw, []byte(`"detail-type"`)) {
-		return raw, nil // an EventBridge event (the scheduled one): no placeholders, not payload 2.0
+	if bytes.Contains(raw, []byte(`"detail-type"`)) || bytes.Contains(raw, []byte(`"Records"`)) {
+		// An EventBridge event or a stream batch: not payload 2.0, but a
+		// stream record may name a user.
+		return l.deps.FillPlaceholders(ctx, raw)
 	}
 	ev, err := l.deps.PrepareEvent(ctx, raw)
 	if err != nil {

@@ -388,22 +388,19 @@ func invoke(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *fn == expiry.FnExpiryNotifier {
-		raw, err := os.ReadFile(*evFile)
-		if err != nil {
-			return err
-		}
-		rep, err := d.InvokeScheduled(ctx, raw, at)
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintln(out, string(b))
-		return err
+	// The functions without a route take their own kind of event and
+	// answer with a report.
+	unrouted := map[string]func(raw []byte) (any, error){
+		expiry.FnExpiryNotifier: func(raw []byte) (any, error) { return d.InvokeScheduled(ctx, raw, at) },
+		expiry.FnLockNotifier:   func(raw []byte) (any, error) { return d.InvokeStream(ctx, raw) },
+		expiry.FnDeliveryEvents: func(raw []byte) (any, error) { return d.InvokeDeliveryEvent(ctx, raw) },
 	}
-	if *fn == expiry.FnDeliveryEvents {
+	if handle, ok := unrouted[*fn]; ok {
 		raw, err := os.ReadFile(*evFile)
 		if err != nil {
 			return err
 		}
-		rep, err := d.InvokeDeliveryEvent(ctx, raw)
+		rep, err := handle(raw)
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		fmt.Fprintln(out, string(b))
 		return err

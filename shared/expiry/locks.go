@@ -97,20 +97,22 @@ func (s *Service) NotifyLocks(ctx context.Context, records []events.DynamoDBEven
 		if !ok {
 			continue
 		}
-		sent, err := s.notifyLock(ctx, e, sk)
+		sent, skipped, err := s.notifyLock(ctx, e, sk)
 		switch {
 		case err != nil:
 			rep.Failed++
 			errs = append(errs, fmt.Errorf("lock notice %s: %w", sk, err))
 		case sent:
 			rep.Sent++
+		case skipped:
+			rep.Skipped++
 		default:
 			rep.Duplicate++
 		}
 	}
 	if len(records) > 0 {
 		s.logger().InfoContext(ctx, "lock notices", "records", len(records), "sent", rep.Sent,
-			"duplicate", rep.Duplicate, "failed", rep.Failed)
+			"duplicate", rep.Duplicate, "skipped", rep.Skipped, "failed", rep.Failed)
 	}
 	return rep, errors.Join(errs...)
 }
@@ -148,25 +150,26 @@ func str(img map[string]events.DynamoDBAttributeValue, name string) string {
 }
 
 // notifyLock sends the notice of lock event e (sort key sk) when its user
-// is notifiable. It reports false when it sent nothing (not notifiable, no
-// such user or tenant any more, or sent already).
-func (s *Service) notifyLock(ctx context.Context, e latchkey.AuditEvent, sk string) (bool, error) {
+// is notifiable. It reports skipped when there is nothing to send (no such
+// tenant or user any more, or the user is not notifiable), and neither
+// sent nor skipped when the notice was sent already.
+func (s *Service) notifyLock(ctx context.Context, e latchkey.AuditEvent, sk string) (sent, skipped bool, err error) {
 	t, err := s.Store.GetTenant(ctx, e.TenantID)
 	if latchkey.ErrorCode(err) == latchkey.ENotFound {
-		return false, nil
+		return false, true, nil
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	u, err := s.Store.GetUser(ctx, t.ID, e.Subject)
 	if latchkey.ErrorCode(err) == latchkey.ENotFound {
-		return false, nil
+		return false, true, nil
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if !u.Notifiable(t.Settings) {
-		return false, nil
+		return false, true, nil
 	}
 	loc, err := time.LoadLocation(t.Settings.TimeZone)
 	if err != nil {
@@ -178,5 +181,6 @@ func (s *Service) notifyLock(ctx context.Context, e latchkey.AuditEvent, sk stri
 		fields["lockedUntil"] = until.In(loc).Format("2006-01-02 15:04 MST")
 	}
 	n := latchkey.Notice{TenantID: t.ID, UserID: u.ID, Date: e.At.In(loc).Format(time.DateOnly), Kind: templates.AccountLocked, Ref: sk}
-	return s.notify(ctx, t, u, n, fields)
+	sent, err = s.notify(ctx, t, u, n, fields)
+	return sent, false, err
 }

@@ -515,20 +515,17 @@ func TestEventBridgeEvent_Scheduled(t *testing.T) {
 	}
 }
 
-// TestDeps_InvokeScheduled sends the scheduled fixture through the expiry
-// notifier: at the event's time (09:00 UTC, demo's send hour) admin, whose
-// password expires in 3 days, gets a reminder; the same event again sends
-// nothing; with the clock override on the expiry day, the expiry-day
-// notice; and admin.user-notifications.json then lists both.
-func TestDeps_InvokeScheduled(t *testing.T) {
+// makeNotifiable gives the demo admin a mobile, self-serve on and a
+// password expiring on expires (YYYY-MM-DD).
+func makeNotifiable(t *testing.T, d *system.Deps, expires string) {
+	t.Helper()
 	ctx := context.Background()
-	d := newDemo(t)
 	admin, err := d.Store.GetUserByUsername(ctx, "demo", "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	next := *admin
-	next.Mobile, next.PasswordExpiresOn = "+447911123456", "2026-11-05"
+	next.Mobile, next.PasswordExpiresOn = "+447911123456", expires
 	ev := latchkey.AuditEvent{TenantID: "demo", Actor: "test", Subject: admin.ID, Action: latchkey.ActionUserUpdate, Result: latchkey.ResultSuccess}
 	if err := d.Store.UpdateUser(ctx, admin, next, ev); err != nil {
 		t.Fatal(err)
@@ -537,6 +534,17 @@ func TestDeps_InvokeScheduled(t *testing.T) {
 	if err := d.Store.SetSelfServe(ctx, "demo", admin.ID, true, ev); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDeps_InvokeScheduled sends the scheduled fixture through the expiry
+// notifier: at the event's time (09:00 UTC, demo's send hour) admin, whose
+// password expires in 3 days, gets a reminder; the same event again sends
+// nothing; with the clock override on the expiry day, the expiry-day
+// notice; and admin.user-notifications.json then lists both.
+func TestDeps_InvokeScheduled(t *testing.T) {
+	ctx := context.Background()
+	d := newDemo(t)
+	makeNotifiable(t, d, "2026-11-05")
 	raw := readEvent(t, scheduledEvent)
 	for _, c := range []struct {
 		what string
@@ -571,19 +579,30 @@ func TestDeps_InvokeScheduled(t *testing.T) {
 	}
 }
 
-// TestDynamoDBEvent_LockStream checks the lock notifier's fixture: one
-// insert of a user.lock audit item, which the filters let through and the
-// handler takes (its tenant does not exist here, so nothing is sent).
-func TestDynamoDBEvent_LockStream(t *testing.T) {
+// TestDeps_InvokeStream checks the lock notifier's fixture, one insert of
+// a user.lock audit item of admin, which the filters let through: sent
+// through the notifier (Deps.InvokeStream, as make invoke does), it sends
+// admin one ACCOUNT_LOCKED notice once admin is notifiable, and the same
+// batch again (Lambda's retry) sends nothing more.
+func TestDeps_InvokeStream(t *testing.T) {
+	raw := readEvent(t, streamEvent)
 	var ev events.DynamoDBEvent
-	if err := json.Unmarshal(readEvent(t, streamEvent), &ev); err != nil {
+	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
 	if len(ev.Records) != 1 || ev.Records[0].EventName != "INSERT" || ev.Records[0].Change.NewImage["Action"].String() != string(latchkey.ActionUserLock) {
 		t.Fatalf("got %+v, want one insert of a user.lock audit item", ev.Records)
 	}
-	d := testenv.NewDeps(t, time.Now)
-	if err := d.Expiry.HandleStream(context.Background(), ev); err != nil {
-		t.Errorf("handle: got %v, want nil", err)
+	ctx := context.Background()
+	d := newDemo(t)
+	if rep, err := d.InvokeStream(ctx, raw); err != nil || rep != (expiry.Report{Skipped: 1}) {
+		t.Errorf("admin without a mobile: got %+v, %v, want nothing sent, 1 skipped", rep, err)
+	}
+	makeNotifiable(t, d, "2026-12-31")
+	if rep, err := d.InvokeStream(ctx, raw); err != nil || rep.Sent != 1 {
+		t.Errorf("admin notifiable: got %+v, %v, want 1 sent", rep, err)
+	}
+	if rep, err := d.InvokeStream(ctx, raw); err != nil || rep.Sent != 0 || rep.Duplicate != 1 {
+		t.Errorf("the same batch again: got %+v, %v, want 1 duplicate", rep, err)
 	}
 }

@@ -23,11 +23,25 @@ var tokenPlaceholder = regexp.MustCompile(`\$\{TOKEN:([a-z0-9-]+)/([^}]+)\}`)
 // name the user instead.
 var userIDPlaceholder = regexp.MustCompile(`\$\{USERID:([a-z0-9-]+)/([^}]+)\}`)
 
-// PrepareEvent parses a payload-2.0 sample event, replacing every token
-// placeholder by a fresh token of that user and every user-id placeholder
-// by that user's id (in the path, the path parameters or the body alike).
-// It fails when a placeholder names a user that does not exist.
+// PrepareEvent parses a payload-2.0 sample event after FillPlaceholders.
 func (d *Deps) PrepareEvent(ctx context.Context, raw []byte) (events.APIGatewayV2HTTPRequest, error) {
+	raw, err := d.FillPlaceholders(ctx, raw)
+	if err != nil {
+		return events.APIGatewayV2HTTPRequest{}, err
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return ev, fmt.Errorf("parse event: %w", err)
+	}
+	return ev, nil
+}
+
+// FillPlaceholders replaces, in a sample event of any kind, every token
+// placeholder by a fresh token of that user and every user-id placeholder
+// by that user's id (in the path, the path parameters, the body or a
+// stream record's image alike). It fails when a placeholder names a user
+// that does not exist.
+func (d *Deps) FillPlaceholders(ctx context.Context, raw []byte) ([]byte, error) {
 	var firstErr error
 	replace := func(re *regexp.Regexp, value func(u *latchkey.User) (string, error)) {
 		raw = re.ReplaceAllFunc(raw, func(m []byte) []byte {
@@ -50,14 +64,7 @@ func (d *Deps) PrepareEvent(ctx context.Context, raw []byte) (events.APIGatewayV
 		return tok, err
 	})
 	replace(userIDPlaceholder, func(u *latchkey.User) (string, error) { return u.ID, nil })
-	if firstErr != nil {
-		return events.APIGatewayV2HTTPRequest{}, firstErr
-	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return ev, fmt.Errorf("parse event: %w", err)
-	}
-	return ev, nil
+	return raw, firstErr
 }
 
 // Invoke sends a sample event through the named function's handler.
@@ -101,4 +108,21 @@ func (d *Deps) InvokeDeliveryEvent(ctx context.Context, raw []byte) (expiry.Deli
 		return expiry.DeliveryReport{}, fmt.Errorf("parse SES event: %w", err)
 	}
 	return d.Expiry.HandleDeliveryEvent(ctx, ev)
+}
+
+// InvokeStream sends a table-stream sample event (such as
+// events/lock-notifier.stream.json), its placeholders filled, through the
+// lock notifier: locally `make run` feeds it from DynamoDB Local's stream,
+// and this is how one batch is tried on its own (make invoke
+// FN=lock-notifier EVENT=…).
+func (d *Deps) InvokeStream(ctx context.Context, raw []byte) (expiry.Report, error) {
+	raw, err := d.FillPlaceholders(ctx, raw)
+	if err != nil {
+		return expiry.Report{}, err
+	}
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return expiry.Report{}, fmt.Errorf("parse stream event: %w", err)
+	}
+	return d.Expiry.NotifyLocks(ctx, ev.Records)
 }
