@@ -35,10 +35,10 @@ func run() error {
 	if err := cfg.Validate(catalog.Functions()); err != nil {
 		return err
 	}
-	NewLatchkeyStack(app, "Latchkey", &LatchkeyStackProps{
+	NewLatchkeyStack(app, StackName(cfg.Stage), &LatchkeyStackProps{
 		StackProps: awscdk.StackProps{
 			Env:         env(),
-			Description: jsii.String("Latchkey credential self-service backend"),
+			Description: jsii.String("Latchkey credential self-service backend (" + cfg.Stage + " stage)"),
 		},
 		Config: cfg,
 	})
@@ -65,31 +65,67 @@ func env() *awscdk.Environment {
 
 // Context keys read by ConfigFromContext.
 const (
-	ctxSenderEmail        = "senderEmail"
-	ctxSESIdentities      = "sesIdentities"
-	ctxSMSSenderID        = "smsSenderId"
-	ctxPublicBaseURL      = "publicBaseUrl"
-	ctxDeletionProtection = "deletionProtection"
-	ctxLogRetentionDays   = "logRetentionDays"
-	ctxThrottleRate       = "throttleRate"
-	ctxThrottleBurst      = "throttleBurst"
-	ctxEmailSendRate      = "emailSendRate"
-	ctxSMSSendRate        = "smsSendRate"
-	ctxBuildDir           = "buildDir"
+	ctxStage               = "stage"
+	ctxAlarmEmail          = "alarmEmail"
+	ctxRetainData          = "retainData"
+	ctxPublicThrottleRate  = "publicThrottleRate"
+	ctxPublicThrottleBurst = "publicThrottleBurst"
+	ctxSenderEmail         = "senderEmail"
+	ctxSESIdentities       = "sesIdentities"
+	ctxSMSSenderID         = "smsSenderId"
+	ctxPublicBaseURL       = "publicBaseUrl"
+	ctxDeletionProtection  = "deletionProtection"
+	ctxLogRetentionDays    = "logRetentionDays"
+	ctxThrottleRate        = "throttleRate"
+	ctxThrottleBurst       = "throttleBurst"
+	ctxEmailSendRate       = "emailSendRate"
+	ctxSMSSendRate         = "smsSendRate"
+	ctxBuildDir            = "buildDir"
 )
 
 // ConfigFromContext reads Config from the construct tree's context, starting
-// from DefaultConfig. Values from cdk.json arrive as JSON types, values from
-// `-c key=value` as strings; both are accepted.
+// from the StageDefaults of context stage (dev when unset). Every other key
+// may also be given for one stage only as key.<stage> (alarmEmail.prod),
+// which wins over key. Values from cdk.json arrive as JSON types, values
+// from `-c key=value` as strings; both are accepted.
 func ConfigFromContext(scope constructs.Construct) (Config, error) {
-	c := DefaultConfig()
+	stage := StageDev
+	if v := scope.Node().TryGetContext(jsii.String(ctxStage)); v != nil {
+		s, _ := v.(string)
+		stage = strings.TrimSpace(s)
+	}
+	c, err := StageDefaults(stage)
+	if err != nil {
+		return c, fmt.Errorf("context %w", err)
+	}
 	get := func(key string) (any, bool) {
+		if v := scope.Node().TryGetContext(jsii.String(key + "." + stage)); v != nil {
+			return v, true
+		}
 		v := scope.Node().TryGetContext(jsii.String(key))
 		return v, v != nil
 	}
 	var errs []string
 	fail := func(key string, v any, want string) {
 		errs = append(errs, fmt.Sprintf("context %s: got %v, want %s", key, v, want))
+	}
+	boolean := func(key string, dst *bool) {
+		v, ok := get(key)
+		if !ok {
+			return
+		}
+		switch x := v.(type) {
+		case bool:
+			*dst = x
+		case string:
+			b, err := strconv.ParseBool(x)
+			if err != nil {
+				fail(key, v, "true or false")
+			}
+			*dst = b
+		default:
+			fail(key, v, "true or false")
+		}
 	}
 	str := func(key string, dst *string) {
 		if v, ok := get(key); ok {
@@ -129,20 +165,10 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 			c.SESIdentities = append(c.SESIdentities, id)
 		}
 	}
-	if v, ok := get(ctxDeletionProtection); ok {
-		switch x := v.(type) {
-		case bool:
-			c.DeletionProtection = x
-		case string:
-			b, err := strconv.ParseBool(x)
-			if err != nil {
-				fail(ctxDeletionProtection, v, "true or false")
-			}
-			c.DeletionProtection = b
-		default:
-			fail(ctxDeletionProtection, v, "true or false")
-		}
-	}
+	str(ctxAlarmEmail, &c.AlarmEmail)
+	str(ctxSecretReplicaRegion, &c.SecretReplicaRegion)
+	boolean(ctxDeletionProtection, &c.DeletionProtection)
+	boolean(ctxRetainData, &c.RetainData)
 	if f, ok := num(ctxLogRetentionDays); ok {
 		if f != float64(int(f)) {
 			fail(ctxLogRetentionDays, f, "a whole number of days")
@@ -154,6 +180,12 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	}
 	if f, ok := num(ctxThrottleBurst); ok {
 		c.ThrottleBurst = f
+	}
+	if f, ok := num(ctxPublicThrottleRate); ok {
+		c.PublicThrottleRate = f
+	}
+	if f, ok := num(ctxPublicThrottleBurst); ok {
+		c.PublicThrottleBurst = f
 	}
 	if f, ok := num(ctxEmailSendRate); ok {
 		c.EmailSendRate = f

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -26,12 +27,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/expiry"
+	"github.com/latchkey/latchkey/shared/password"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/schema"
 )
@@ -43,6 +46,22 @@ const FunctionTag = "latchkey:function"
 // Config is what a deployment chooses; main reads it from the CDK context
 // (cdk.json, or -c key=value on the command line).
 type Config struct {
+	// Stage is the deployment stage, StageDev or StageProd (context stage):
+	// it names the stack (StackName) and chooses the defaults of
+	// StageDefaults.
+	Stage string
+	// AlarmEmail, when set, is subscribed to the alarm topic (context
+	// alarmEmail, or alarmEmail.<stage> for one stage only).
+	AlarmEmail string
+	// RetainData keeps the table, the master-key secret and the alarm
+	// topic's key when the stack is deleted (context retainData; on in
+	// prod, off in dev: see StageDefaults).
+	RetainData bool
+	// PublicThrottleRate and PublicThrottleBurst throttle each public route
+	// (the routes without a token: sign-in, forgot password, signup, the
+	// link routes, welcome) below the stage's default (context
+	// publicThrottleRate, publicThrottleBurst).
+	PublicThrottleRate, PublicThrottleBurst float64
 	// SenderEmail is the SES From address (context senderEmail). Functions
 	// that send e-mail may use it and SESIdentities.
 	SenderEmail string
@@ -56,8 +75,7 @@ type Config struct {
 	// PublicBaseURL is where the public pages are served (context publicBaseUrl).
 	PublicBaseURL string
 	// DeletionProtection turns on the table's deletion protection (context
-	// deletionProtection). The table and the secret are retained on stack
-	// deletion either way.
+	// deletionProtection; on in prod, off in dev: see StageDefaults).
 	DeletionProtection bool
 	// LogRetention is how many days function logs and API access logs are
 	// kept (context logRetentionDays); it must be a value CloudWatch Logs
@@ -74,22 +92,75 @@ type Config struct {
 	// BuildDir holds <function>/bootstrap for every function (context
 	// buildDir); empty means "build".
 	BuildDir string
+	// SecretReplicaRegion, when set, is a second region the master-key
+	// secret is replicated to (context secretReplicaRegion), so that a
+	// table restored there can still use its HMAC lookups and sealed codes
+	// (docs/operations.md, "Restore").
+	SecretReplicaRegion string
 }
 
-// DefaultConfig is the configuration when the context sets nothing.
+// ctxSecretReplicaRegion is the context key of Config.SecretReplicaRegion.
+const ctxSecretReplicaRegion = "secretReplicaRegion"
+
+// regionName is what an AWS region name looks like (us-east-1, ap-southeast-2,
+// us-gov-west-1).
+var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+
+// The stages a deployment may be: each is its own stack (StackName).
+const (
+	StageDev  = "dev"
+	StageProd = "prod"
+)
+
+// PlaceholderSender is the sender of DefaultConfig, which no real mailbox
+// answers: a prod stage refuses it (Config.Validate).
+const PlaceholderSender = "no-reply@example.com"
+
+// DefaultConfig is the configuration when the context sets nothing: the
+// dev stage's.
 func DefaultConfig() Config {
-	return Config{
-		SenderEmail:        "no-reply@example.com",
-		SMSSenderID:        "Latchkey",
-		DeletionProtection: true,
-		LogRetention:       30,
-		ThrottleRate:       50,
-		ThrottleBurst:      100,
-		EmailSendRate:      10,
-		SMSSendRate:        10,
-		BuildDir:           "build",
-	}
+	c, _ := StageDefaults(StageDev)
+	return c
 }
+
+// StageDefaults is the configuration of stage when the context sets
+// nothing else. A dev stack is meant to be torn down and built again:
+// no deletion protection, its data deleted with it (a retained table
+// or secret of a deleted dev stack is an orphan nobody owns, billed
+// until someone notices), two weeks of logs. A prod stack keeps its
+// data whatever happens to the stack (deletion protection, the table,
+// secret and key retained) and a year of logs, for investigating an
+// account takeover reported months later.
+func StageDefaults(stage string) (Config, error) {
+	c := Config{
+		Stage:               stage,
+		SenderEmail:         PlaceholderSender,
+		SMSSenderID:         "Latchkey",
+		ThrottleRate:        50,
+		ThrottleBurst:       100,
+		PublicThrottleRate:  10,
+		PublicThrottleBurst: 20,
+		EmailSendRate:       10,
+		SMSSendRate:         10,
+		BuildDir:            "build",
+	}
+	switch stage {
+	case StageDev:
+		c.LogRetention = 14
+	case StageProd:
+		c.DeletionProtection, c.RetainData = true, true
+		c.LogRetention = 365
+	default:
+		return c, fmt.Errorf("stage: got %q, want %s or %s", stage, StageDev, StageProd)
+	}
+	return c, nil
+}
+
+// StackName is the name of the stage's stack, such as Latchkey-prod. The
+// names of what CloudFormation names (the table, the alarms, the topic)
+// start with it, and the API and the dashboard are named after it, so two
+// stages never share a resource.
+func StackName(stage string) string { return "Latchkey-" + stage }
 
 // retentionDays maps the day counts CloudWatch Logs accepts to the CDK enum.
 var retentionDays = map[int]awslogs.RetentionDays{
@@ -109,8 +180,23 @@ var retentionDays = map[int]awslogs.RetentionDays{
 // Validate checks c and that BuildDir holds a bootstrap for every function.
 func (c Config) Validate(fns []routes.Function) error {
 	var errs []error
-	if _, err := senderAddress(c.SenderEmail); err != nil {
+	if _, err := StageDefaults(c.Stage); err != nil {
 		errs = append(errs, err)
+	}
+	if addr, err := senderAddress(c.SenderEmail); err != nil {
+		errs = append(errs, err)
+	} else if c.Stage == StageProd && placeholderAddress(addr) {
+		// Deployed, every temporary password and reset link would go
+		// nowhere, and SES would refuse the unverified identity anyway.
+		errs = append(errs, fmt.Errorf("senderEmail: %s is a placeholder; the prod stage needs a real SES-verified sender: -c senderEmail=no-reply@your-domain", addr))
+	}
+	if c.AlarmEmail != "" {
+		if a, err := mail.ParseAddress(c.AlarmEmail); err != nil || a.Address != c.AlarmEmail {
+			errs = append(errs, fmt.Errorf("alarmEmail: %q is not a bare e-mail address", c.AlarmEmail))
+		}
+	}
+	if c.PublicThrottleRate <= 0 || c.PublicThrottleBurst <= 0 || c.PublicThrottleRate > c.ThrottleRate || c.PublicThrottleBurst > c.ThrottleBurst {
+		errs = append(errs, fmt.Errorf("publicThrottleRate and publicThrottleBurst must be positive and at most throttleRate and throttleBurst, got %v and %v", c.PublicThrottleRate, c.PublicThrottleBurst))
 	}
 	for _, id := range c.SESIdentities {
 		if id == "" || strings.ContainsAny(id, "*? /") {
@@ -126,6 +212,9 @@ func (c Config) Validate(fns []routes.Function) error {
 	if c.EmailSendRate < 0 || c.SMSSendRate < 0 {
 		errs = append(errs, fmt.Errorf("emailSendRate and smsSendRate must be 0 (no cap) or more, got %v and %v", c.EmailSendRate, c.SMSSendRate))
 	}
+	if r := c.SecretReplicaRegion; r != "" && !regionName.MatchString(r) {
+		errs = append(errs, fmt.Errorf("secretReplicaRegion: %q is not a region name (such as us-west-2)", r))
+	}
 	for _, f := range fns {
 		p := filepath.Join(c.buildDir(), f.Name, "bootstrap")
 		if _, err := os.Stat(p); err != nil {
@@ -140,6 +229,18 @@ func (c Config) buildDir() string {
 		return "build"
 	}
 	return c.BuildDir
+}
+
+// placeholderAddress reports whether addr is PlaceholderSender or any
+// address at a domain reserved for examples (RFC 2606).
+func placeholderAddress(addr string) bool {
+	domain := strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
+	for _, d := range []string{"example.com", "example.net", "example.org", "example", "test", "invalid", "localhost"} {
+		if domain == d || strings.HasSuffix(domain, "."+d) {
+			return true
+		}
+	}
+	return strings.EqualFold(addr, PlaceholderSender)
 }
 
 // senderAddress returns the bare address of s, which may carry a display
@@ -206,6 +307,8 @@ type latchkeyStack struct {
 	// stream batch of the lock notifier after its retries, a scheduled or
 	// SES event after Lambda's asynchronous retries (newFailureQueue).
 	failures awssqs.Queue
+	// topic is what every alarm notifies (newAlarmTopic).
+	topic awssns.Topic
 }
 
 func (s *latchkeyStack) Stack() awscdk.Stack                      { return s.stack }
@@ -244,17 +347,41 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 			PasswordLength:     jsii.Number(64),
 		},
 		// Losing the key makes every stored password hash and token useless.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:  awscdk.RemovalPolicy_RETAIN,
+		ReplicaRegions: secretReplicas(cfg),
 	})
 
+	// Created before anything with an alarm: every alarm notifies it.
+	s.topic = s.newAlarmTopic(cfg)
+	// A dev stack's data goes with it; prod's stays (StageDefaults).
+	s.table.ApplyRemovalPolicy(removalPolicy(cfg))
+	s.secret.ApplyRemovalPolicy(removalPolicy(cfg))
+
 	s.configSet = newConfigurationSet(stack)
-	s.failures = newFailureQueue(stack)
+	s.failures = s.newFailureQueue()
 	for _, f := range fns {
 		s.functions[f.Name] = s.newFunction(f, cfg)
 	}
 
+	// The $default route takes what matches no route. Its function's
+	// httpapi.Server finds no route of its own for the method and path, and
+	// answers the coded route_not_found 404 (405 method_not_allowed on one
+	// of its own paths) with X-Request-Id, as the local gateway's catch-all
+	// does, instead of API Gateway's bare {"message":"Not Found"}. It is
+	// admin's: the smallest init of the functions serving routes
+	// (docs/performance.md), and an unknown path never reaches its
+	// authenticator or the table.
+	defaultFn, ok := s.functions[DefaultRouteFunction]
+	if !ok {
+		panic(fmt.Sprintf("latchkey stack: the $default route's function %q is not in the function list", DefaultRouteFunction))
+	}
+	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{
+		DefaultRouteFunction: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(DefaultRouteFunction)+"Integration"), defaultFn, nil),
+	}
 	s.api = awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("Latchkey credential self-service API"),
+		ApiName:            jsii.String(*stack.StackName() + "-api"),
+		Description:        jsii.String("Latchkey credential self-service API (" + cfg.Stage + " stage)"),
+		DefaultIntegration: integrations[DefaultRouteFunction],
 		// The default stage is added below, with throttling.
 		CreateDefaultStage: jsii.Bool(false),
 	})
@@ -265,6 +392,12 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention: retentionDays[cfg.LogRetention],
 	})
+	// Throttled calls get API Gateway's own 429 {"message":"Too Many
+	// Requests"}: an HTTP API cannot add a header to its own answers, so
+	// they carry no Retry-After (the functions' rate_limited 429s do). A
+	// team that needs one puts CloudFront in front (a CloudFront Function
+	// or response headers policy adding it on 429) or uses a REST API,
+	// whose gateway responses take headers: see README "Deploying".
 	stage := s.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
@@ -277,7 +410,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 			format:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat())),
 		},
 	})
-	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	public := map[string]awsapigatewayv2.HttpRoute{}
 	for _, r := range rts {
 		fn, ok := s.functions[r.Function]
 		if !ok {
@@ -288,19 +421,19 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 			in = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(r.Function)+"Integration"), fn, nil)
 			integrations[r.Function] = in
 		}
-		s.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		added := s.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(r.FullPath()),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: in,
 		})
+		if r.Public() {
+			public[r.Key()] = (*added)[0]
+		}
 	}
-	awscloudwatch.NewAlarm(stack, jsii.String("ApiServerErrors"), &awscloudwatch.AlarmProps{
-		AlarmDescription:  jsii.String("The Latchkey API answered 5xx"),
-		Metric:            stage.MetricServerError(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}),
-		Threshold:         jsii.Number(1),
-		EvaluationPeriods: jsii.Number(1),
-		TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	publicRouteThrottles(stage, public, cfg)
+	s.serviceAlarms(stage)
+	s.newDashboard(stage, fns)
+	s.nagSuppressions()
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the API; routes start with " + routes.Prefix),
@@ -359,12 +492,12 @@ func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat { return a.fo
 
 // newTable creates the table from schema.Schema.
 func newTable(scope constructs.Construct, cfg Config) awsdynamodb.Table {
-	schema := schema.Schema
+	sch := schema.Schema
 	table := awsdynamodb.NewTable(scope, jsii.String("Table"), &awsdynamodb.TableProps{
-		PartitionKey:        stringAttr(schema.Keys.PartitionKey),
-		SortKey:             stringAttr(schema.Keys.SortKey),
+		PartitionKey:        stringAttr(sch.Keys.PartitionKey),
+		SortKey:             stringAttr(sch.Keys.SortKey),
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		TimeToLiveAttribute: jsii.String(schema.TTLAttribute),
+		TimeToLiveAttribute: jsii.String(sch.TTLAttribute),
 		// The stream feeds the lock notifier the audit events of locks
 		// (routes.Function.StreamFilters): new images are all it reads.
 		Stream: awsdynamodb.StreamViewType_NEW_IMAGE,
@@ -373,17 +506,63 @@ func newTable(scope constructs.Construct, cfg Config) awsdynamodb.Table {
 		},
 		DeletionProtection: jsii.Bool(cfg.DeletionProtection),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		// The most read and most throttled keys, to find a hot partition
+		// (a tenant's users, an expiry day) from CloudWatch.
+		ContributorInsightsSpecification: &awsdynamodb.ContributorInsightsSpecification{Enabled: jsii.Bool(true)},
 	})
-	for _, ix := range schema.Indexes {
-		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+	for _, ix := range sch.Indexes {
+		props := &awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(ix.Name),
 			PartitionKey:   stringAttr(ix.Keys.PartitionKey),
 			SortKey:        stringAttr(ix.Keys.SortKey),
-			ProjectionType: awsdynamodb.ProjectionType_ALL,
-		})
+			ProjectionType: awsdynamodb.ProjectionType(ix.Projection.Type),
+		}
+		// Only what the index's readers read (schema.UserListAttributes
+		// and the rest): no secret in an index, and a write of an
+		// attribute no index holds (lastLoginAt) writes no index.
+		if ix.Projection.Type == schema.ProjectInclude {
+			props.NonKeyAttributes = jsii.Strings(ix.Projection.NonKeyAttributes...)
+		}
+		table.AddGlobalSecondaryIndex(props)
 	}
 	return table
 }
+
+// secretReplicas is the master key's replica regions: cfg's, if any.
+func secretReplicas(cfg Config) *[]*awssecretsmanager.ReplicaRegion {
+	if cfg.SecretReplicaRegion == "" {
+		return nil
+	}
+	return &[]*awssecretsmanager.ReplicaRegion{{Region: jsii.String(cfg.SecretReplicaRegion)}}
+}
+
+// Lambda memory. Lambda gives a function CPU in proportion to its memory,
+// one vCPU at 1769 MB; argon2id (p=1) runs on one core, so below 1769 MB a
+// hash takes 1769/memory times its one-core time, and above it no less.
+// docs/operations.md ("Memory") derives both sizes from the measured CPU
+// and I/O time of a request: the memory giving the least cost × latency is
+// 1769 MB × CPU time / I/O time, capped at one vCPU.
+const (
+	// HashingMemoryMB is the memory of a function that hashes on a request
+	// path (routes.Function.Hashes): one full vCPU.
+	HashingMemoryMB = 1769
+	// DefaultMemoryMB is the memory of every other function.
+	DefaultMemoryMB = 512
+)
+
+// memoryMB is function f's memory.
+func memoryMB(f routes.Function) float64 {
+	if f.Hashes {
+		return HashingMemoryMB
+	}
+	return DefaultMemoryMB
+}
+
+// ResetFloorMS is the forgot-password floor the stack gives the function
+// that answers it (password.ResetFloorEnv), derived in docs/operations.md
+// ("The forgot-password floor") from the known-user path's measured worst
+// case at HashingMemoryMB.
+const ResetFloorMS = 400
 
 func stringAttr(name string) *awsdynamodb.Attribute {
 	if name == "" {
@@ -460,7 +639,7 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		Code:         awslambda.Code_FromAsset(jsii.String(code), nil),
-		MemorySize:   jsii.Number(256),
+		MemorySize:   jsii.Number(memoryMB(f)),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(timeout)),
 		Role:         role,
 		LogGroup:     logs,
@@ -474,6 +653,9 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 		},
 	})
 	awscdk.Tags_Of(fn).Add(jsii.String(FunctionTag), jsii.String(f.Name), nil)
+	if f.Name == password.FnPasswordReset {
+		fn.AddEnvironment(jsii.String(password.ResetFloorEnv), jsii.String(strconv.Itoa(ResetFloorMS)), nil)
+	}
 
 	allow := func(actions []string, resources ...*string) {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -523,18 +705,8 @@ func (s *latchkeyStack) newFunction(f routes.Function, cfg Config) awslambda.Fun
 		allow(smsActions, jsii.String("*"))
 	}
 
-	alarm := func(name, what string, m awscloudwatch.Metric) {
-		awscloudwatch.NewAlarm(stack, jsii.String(id+name), &awscloudwatch.AlarmProps{
-			AlarmDescription:  jsii.String(fmt.Sprintf("Latchkey function %s %s", f.Name, what)),
-			Metric:            m,
-			Threshold:         jsii.Number(1),
-			EvaluationPeriods: jsii.Number(1),
-			TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-	}
-	period := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Minutes(jsii.Number(5))}
-	alarm("Errors", "failed", fn.MetricErrors(period))
-	alarm("Throttles", "was throttled", fn.MetricThrottles(period))
+	s.functionAlarms(id, f.Name, fn, timeout)
+	s.errorCodeFilters(id, logs)
 
 	if len(f.StreamFilters) > 0 {
 		// Lambda's event filtering drops every other record before the
@@ -598,21 +770,22 @@ const AsyncRetryAttempts = 2
 
 // newFailureQueue creates the queue of events the event-driven functions
 // gave up on, encrypted, kept 14 days (time to fix the cause and replay
-// them: docs/expiry-large-tenants.md), and an alarm as soon as it holds one.
-func newFailureQueue(stack awscdk.Stack) awssqs.Queue {
+// them: docs/expiry-large-tenants.md), and an alarm as soon as it holds one:
+// each message is a notice that was not sent, so one is worth a page.
+func (s *latchkeyStack) newFailureQueue() awssqs.Queue {
+	stack := s.stack
 	q := awssqs.NewQueue(stack, jsii.String("EventFailures"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
-	awscloudwatch.NewAlarm(stack, jsii.String("EventFailuresAlarm"), &awscloudwatch.AlarmProps{
+	s.alarm("EventFailuresAlarm", &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("A Latchkey notifier gave up on an event (a lock notice batch, a scheduled run or an SES event): see the EventFailures queue"),
 		Metric: q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Maximum"), Period: alarmPeriod,
 		}),
 		Threshold:         jsii.Number(1),
 		EvaluationPeriods: jsii.Number(1),
-		TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	return q
 }

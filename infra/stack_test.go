@@ -1,11 +1,15 @@
 package main
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -205,12 +209,13 @@ func (s synthed) the(t *testing.T, typ string) string {
 func TestLatchkeyStack_Routes(t *testing.T) {
 	s := latchkeyTemplate(t)
 	fnIDs := s.functionsByName(t)
+	// Every route of the table, and $default (TestLatchkeyStack_DefaultRoute).
 	must(t, "route count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(catalog.Routes())))
+		s.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(catalog.Routes())+1))
 	})
 	must(t, "invoke permission count", func() {
 		s.template.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"),
-			&map[string]any{"Principal": "apigateway.amazonaws.com"}, jsii.Number(len(catalog.Routes())))
+			&map[string]any{"Principal": "apigateway.amazonaws.com"}, jsii.Number(len(catalog.Routes())+1))
 	})
 	for _, r := range catalog.Routes() {
 		t.Run(r.Key(), func(t *testing.T) {
@@ -589,17 +594,19 @@ func TestLatchkeyStack_Table(t *testing.T) {
 				"Enabled":       true,
 			},
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
-			"DeletionProtectionEnabled":        true,
+			// The dev stage's; prod's in TestLatchkeyStack_Stages.
+			"DeletionProtectionEnabled": false,
 			"KeySchema": []any{
 				map[string]any{"AttributeName": schema.Schema.Keys.PartitionKey, "KeyType": "HASH"},
 				map[string]any{"AttributeName": schema.Schema.Keys.SortKey, "KeyType": "RANGE"},
 			},
 		})
 	})
-	must(t, "table retained", func() {
+	// A dev stack's data goes with it; prod's is retained (TestLatchkeyStack_Stages).
+	must(t, "table deleted with a dev stack", func() {
 		s.template.HasResource(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
-			"DeletionPolicy":      "Retain",
-			"UpdateReplacePolicy": "Retain",
+			"DeletionPolicy":      "Delete",
+			"UpdateReplacePolicy": "Delete",
 		})
 	})
 	if got, want := schema.Schema.TTLAttribute, "ttl"; got != want {
@@ -625,9 +632,7 @@ func TestLatchkeyStack_Table(t *testing.T) {
 			if got := found["KeySchema"]; !reflect.DeepEqual(got, wantKeys) {
 				t.Errorf("KeySchema: got %v, want %v", got, wantKeys)
 			}
-			if got, want := found["Projection"], map[string]any{"ProjectionType": "ALL"}; !reflect.DeepEqual(got, want) {
-				t.Errorf("Projection: got %v, want %v", got, want)
-			}
+			// TestLatchkeyStack_IndexProjections checks the projection.
 		})
 	}
 	t.Run("string keys", func(t *testing.T) {
@@ -640,7 +645,7 @@ func TestLatchkeyStack_Table(t *testing.T) {
 	})
 	must(t, "secret", func() {
 		s.template.HasResource(jsii.String("AWS::SecretsManager::Secret"), &map[string]any{
-			"DeletionPolicy": "Retain",
+			"DeletionPolicy": "Delete",
 			"Properties": map[string]any{
 				"GenerateSecretString": map[string]any{"ExcludePunctuation": true, "PasswordLength": 64},
 			},
@@ -653,9 +658,11 @@ func TestLatchkeyStack_Functions(t *testing.T) {
 	must(t, "function count", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(catalog.Functions())))
 	})
-	// Errors and throttles of each function, the API's 5xx, the failure queue.
+	// Errors, throttles and p99 duration of each function, the failure
+	// queue, the API's 5xx count and rate, the table's read and write
+	// throttles, SES's bounce and complaint rates, one per error code.
 	must(t, "alarm count", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2*len(catalog.Functions())+2))
+		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3*len(catalog.Functions())+1+2+2+2+len(errorCodeMetrics)))
 	})
 	table := s.the(t, "AWS::DynamoDB::Table")
 	secret := s.the(t, "AWS::SecretsManager::Secret")
@@ -673,7 +680,7 @@ func TestLatchkeyStack_Functions(t *testing.T) {
 				"Runtime":       "provided.al2023",
 				"Architectures": []any{"arm64"},
 				"Handler":       "bootstrap",
-				"MemorySize":    float64(256),
+				"MemorySize":    memoryMB(f),
 				"Timeout":       timeoutOf(f),
 				"Description":   f.Description,
 			} {
@@ -707,14 +714,32 @@ func TestLatchkeyStack_Functions(t *testing.T) {
 			if got, want := lg["RetentionInDays"], float64(s.cfg.LogRetention); got != want {
 				t.Errorf("RetentionInDays: got %v, want %v", got, want)
 			}
-			for _, metric := range []string{"Errors", "Throttles"} {
+			// Near its timeout: the slowest calls are about to fail.
+			must(t, "Duration alarm", func() {
+				s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+					"MetricName":        "Duration",
+					"Namespace":         "AWS/Lambda",
+					"ExtendedStatistic": "p99",
+					"Threshold":         DurationAlarmFraction * timeoutOf(f) * 1000,
+					"EvaluationPeriods": 3,
+					"Period":            300,
+					"Dimensions": []any{map[string]any{
+						"Name":  "FunctionName",
+						"Value": map[string]any{"Ref": fnIDs[f.Name]},
+					}},
+				})
+			})
+			for metric, threshold := range map[string]float64{"Errors": FunctionErrorThreshold, "Throttles": FunctionThrottleThreshold} {
 				must(t, metric+" alarm", func() {
 					s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
-						"MetricName":        metric,
-						"Namespace":         "AWS/Lambda",
-						"Threshold":         1,
-						"EvaluationPeriods": 1,
-						"Period":            300,
+						"MetricName":         metric,
+						"Namespace":          "AWS/Lambda",
+						"Statistic":          "Sum",
+						"Threshold":          threshold,
+						"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+						"EvaluationPeriods":  3,
+						"DatapointsToAlarm":  2,
+						"Period":             300,
 						"Dimensions": []any{map[string]any{
 							"Name":  "FunctionName",
 							"Value": map[string]any{"Ref": fnIDs[f.Name]},
@@ -843,6 +868,12 @@ func TestLatchkeyStack_InvalidConfig(t *testing.T) {
 		{"send rate", func(c *Config) { c.SMSSendRate = -1 }, "smsSendRate"},
 		{"identity", func(c *Config) { c.SESIdentities = []string{"*"} }, "sesIdentities"},
 		{"build", func(c *Config) { c.BuildDir = t.TempDir() }, "make build"},
+		{"stage", func(c *Config) { c.Stage = "staging" }, "stage"},
+		{"prod placeholder sender", func(c *Config) { c.Stage = StageProd }, "placeholder"},
+		{"prod example sender", func(c *Config) { c.Stage, c.SenderEmail = StageProd, "Latchkey <id@mail.example.org>" }, "placeholder"},
+		{"alarm email", func(c *Config) { c.AlarmEmail = "ops at latchkey" }, "alarmEmail"},
+		{"public throttle above the stage's", func(c *Config) { c.PublicThrottleRate = c.ThrottleRate + 1 }, "publicThrottleRate"},
+		{"public burst", func(c *Config) { c.PublicThrottleBurst = 0 }, "publicThrottleBurst"},
 	}
 	if err := base.Validate(catalog.Functions()); err != nil {
 		t.Fatalf("default config: got %v, want no error", err)
@@ -872,21 +903,29 @@ func TestConfigFromContext(t *testing.T) {
 	})
 	t.Run("command line strings", func(t *testing.T) {
 		ctx := map[string]any{
-			ctxDeletionProtection: "false",
-			ctxLogRetentionDays:   "7",
-			ctxThrottleRate:       "5",
-			ctxThrottleBurst:      "10",
-			ctxEmailSendRate:      "1",
-			ctxSMSSendRate:        "0",
-			ctxSESIdentities:      "tenant.example, other.example",
-			ctxBuildDir:           "/tmp/b",
+			ctxDeletionProtection: "true",
+			ctxRetainData:         "true",
+			ctxAlarmEmail:         "ops@latchkey.dev",
+			// The prod-only value is not dev's.
+			ctxAlarmEmail + ".prod": "oncall@latchkey.dev",
+			ctxPublicThrottleRate:   "2",
+			ctxPublicThrottleBurst:  "4",
+			ctxLogRetentionDays:     "7",
+			ctxThrottleRate:         "5",
+			ctxThrottleBurst:        "10",
+			ctxEmailSendRate:        "1",
+			ctxSMSSendRate:          "0",
+			ctxSESIdentities:        "tenant.example, other.example",
+			ctxBuildDir:             "/tmp/b",
 		}
 		got, err := ConfigFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
 		if err != nil {
 			t.Fatalf("got error %v, want none", err)
 		}
 		want := DefaultConfig()
-		want.DeletionProtection = false
+		want.DeletionProtection, want.RetainData = true, true
+		want.AlarmEmail = "ops@latchkey.dev"
+		want.PublicThrottleRate, want.PublicThrottleBurst = 2, 4
 		want.LogRetention = 7
 		want.ThrottleRate, want.ThrottleBurst = 5, 10
 		want.EmailSendRate, want.SMSSendRate = 1, 0
@@ -1228,5 +1267,207 @@ func TestLatchkeyStack_EventFailures(t *testing.T) {
 	}
 	if !found {
 		t.Error("alarm on the failure queue: got none, want one at 1 visible message")
+	}
+}
+
+// synthWith is synth of the real routes tables with extra context values
+// over cdk.json's.
+func synthWith(t *testing.T, extra map[string]any) synthed {
+	t.Helper()
+	ctx := cdkContext(t)
+	for k, v := range extra {
+		ctx[k] = v
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	cfg, err := ConfigFromContext(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BuildDir = buildDir
+	stack := NewLatchkeyStack(app, "Test", &LatchkeyStackProps{Config: cfg})
+	tpl := assertions.Template_FromStack(stack.Stack(), nil)
+	s := synthed{cfg: cfg, template: tpl, resources: map[string]map[string]any{}}
+	raw, _ := (*tpl.ToJSON())["Resources"].(map[string]any)
+	for id, r := range raw {
+		s.resources[id], _ = r.(map[string]any)
+	}
+	return s
+}
+
+// TestLatchkeyStack_IndexProjections proves that every index of the
+// deployed table projects INCLUDE with exactly schema.Schema's attributes,
+// and that none of them is a secret (a password hash, a MAC, a sealed code).
+func TestLatchkeyStack_IndexProjections(t *testing.T) {
+	s := latchkeyTemplate(t)
+	table := props(s.resources[s.the(t, "AWS::DynamoDB::Table")])
+	gsis := anys(table["GlobalSecondaryIndexes"])
+	if got, want := len(gsis), len(schema.Schema.Indexes); got != want {
+		t.Fatalf("indexes: got %d, want %d", got, want)
+	}
+	secret := map[string]bool{}
+	for _, a := range schema.SecretAttributes {
+		secret[a] = true
+	}
+	for _, ix := range schema.Schema.Indexes {
+		t.Run(ix.Name, func(t *testing.T) {
+			var proj map[string]any
+			for _, g := range gsis {
+				if m, _ := g.(map[string]any); m["IndexName"] == ix.Name {
+					proj, _ = m["Projection"].(map[string]any)
+				}
+			}
+			if got, want := proj["ProjectionType"], "INCLUDE"; got != want {
+				t.Fatalf("ProjectionType: got %v, want %v", got, want)
+			}
+			got := strings1(proj["NonKeyAttributes"])
+			want := slices.Clone(ix.Projection.NonKeyAttributes)
+			sort.Strings(got)
+			sort.Strings(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("NonKeyAttributes: got %v, want %v", got, want)
+			}
+			for _, a := range got {
+				if secret[a] || strings.Contains(strings.ToLower(a), "mac") || strings.Contains(strings.ToLower(a), "sealed") || strings.Contains(strings.ToLower(a), "hash") {
+					t.Errorf("NonKeyAttributes: %s is a secret, want none", a)
+				}
+			}
+		})
+	}
+}
+
+// TestLatchkeyStack_ContributorInsights proves that the table has
+// CloudWatch Contributor Insights on (its most read and throttled keys).
+func TestLatchkeyStack_ContributorInsights(t *testing.T) {
+	s := latchkeyTemplate(t)
+	must(t, "contributor insights", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
+			"ContributorInsightsSpecification": map[string]any{"Enabled": true},
+		})
+	})
+}
+
+// TestLatchkeyStack_SecretReplica proves that the master key is replicated
+// to the region context secretReplicaRegion names, and to none without it,
+// and that a value that is not a region name fails Config.Validate.
+func TestLatchkeyStack_SecretReplica(t *testing.T) {
+	t.Run("none", func(t *testing.T) {
+		s := latchkeyTemplate(t)
+		p := props(s.resources[s.the(t, "AWS::SecretsManager::Secret")])
+		if got, ok := p["ReplicaRegions"]; ok {
+			t.Errorf("ReplicaRegions: got %v, want none", got)
+		}
+	})
+	t.Run("us-west-2", func(t *testing.T) {
+		s := synthWith(t, map[string]any{ctxSecretReplicaRegion: "us-west-2"})
+		p := props(s.resources[s.the(t, "AWS::SecretsManager::Secret")])
+		want := []any{map[string]any{"Region": "us-west-2"}}
+		if got := p["ReplicaRegions"]; !reflect.DeepEqual(got, want) {
+			t.Errorf("ReplicaRegions: got %v, want %v", got, want)
+		}
+	})
+	t.Run("not a region", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.BuildDir = buildDir
+		cfg.SecretReplicaRegion = "west"
+		err := cfg.Validate(catalog.Functions())
+		if err == nil || !strings.Contains(err.Error(), "secretReplicaRegion") {
+			t.Errorf("Validate: got %v, want an error naming secretReplicaRegion", err)
+		}
+	})
+}
+
+// TestLatchkeyStack_Memory proves that the functions that run argon2id on a
+// request path get HashingMemoryMB (one vCPU) and the others
+// DefaultMemoryMB, that the hashing ones are the ones the code says
+// (sessions, password-reset, pin-verification), and that the function
+// answering forgot-password gets the floor of ResetFloorMS.
+func TestLatchkeyStack_Memory(t *testing.T) {
+	s := latchkeyTemplate(t)
+	fnIDs := s.functionsByName(t)
+	hashing := map[string]bool{"sessions": true, "password-reset": true, "pin-verification": true}
+	for _, f := range catalog.Functions() {
+		t.Run(f.Name, func(t *testing.T) {
+			if f.Hashes != hashing[f.Name] {
+				t.Errorf("Hashes: got %v, want %v", f.Hashes, hashing[f.Name])
+			}
+			want := float64(DefaultMemoryMB)
+			if hashing[f.Name] {
+				want = HashingMemoryMB
+			}
+			p := props(s.resources[fnIDs[f.Name]])
+			if got := p["MemorySize"]; got != want {
+				t.Errorf("MemorySize: got %v, want %v", got, want)
+			}
+			env, _ := p["Environment"].(map[string]any)
+			vars, _ := env["Variables"].(map[string]any)
+			floor, ok := vars["RESET_FLOOR_MS"]
+			if f.Name == "password-reset" {
+				if want := fmt.Sprint(ResetFloorMS); floor != want {
+					t.Errorf("RESET_FLOOR_MS: got %v, want %v", floor, want)
+				}
+			} else if ok {
+				t.Errorf("RESET_FLOOR_MS: got %v, want none", floor)
+			}
+		})
+	}
+}
+
+// TestCDKJSON_RecommendedFeatureFlags proves that cdk.json sets every
+// feature flag that the aws-cdk-lib version the CDK app links (go.mod's
+// awscdk/v2, whose jsii tarball carries recommended-feature-flags.json)
+// recommends, to the recommended value, so `cdk synth` and these tests see
+// the behaviour a new CDK project gets.
+func TestCDKJSON_RecommendedFeatureFlags(t *testing.T) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Fatal("no build info")
+	}
+	const mod = "github.com/aws/aws-cdk-go/awscdk/v2"
+	version := ""
+	for _, d := range bi.Deps {
+		if d.Path == mod {
+			version = d.Version
+		}
+	}
+	if version == "" {
+		t.Fatalf("%s: not a dependency", mod)
+	}
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env GOMODCACHE: %v", err)
+	}
+	v := strings.TrimPrefix(version, "v")
+	tgz := filepath.Join(strings.TrimSpace(string(out)), mod+"@"+version, "jsii", "aws-cdk-lib-"+v+".tgz")
+	f, err := os.Open(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	var recommended map[string]any
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s: no package/recommended-feature-flags.json (%v)", tgz, err)
+		}
+		if h.Name == "package/recommended-feature-flags.json" {
+			if err := json.NewDecoder(tr).Decode(&recommended); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if len(recommended) == 0 {
+		t.Fatal("recommended flags: got none")
+	}
+	ctx := cdkContext(t)
+	for flag, want := range recommended {
+		if got, ok := ctx[flag]; !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("cdk.json %s: got %v, want %v (aws-cdk-lib %s)", flag, got, want, v)
+		}
 	}
 }

@@ -212,36 +212,12 @@ func start(ctx context.Context, progress func(string, ...any)) (b *bench, err er
 			b.stop()
 		}
 	}()
-	ddbEndpoint, sesEndpoint := os.Getenv("DYNAMODB_ENDPOINT"), os.Getenv("SES_ENDPOINT")
-	if ddbEndpoint == "" || sesEndpoint == "" {
-		root, err := devstack.RepoRoot()
-		if err != nil {
-			return nil, err
-		}
-		if err := devstack.EnsureNodeTools(root); err != nil {
-			return nil, err
-		}
-		if ddbEndpoint == "" {
-			progress("starting DynamoDB Local (in memory)")
-			p, err := devstack.StartDynamoLocal(ctx, devstack.DynamoOptions{Root: root})
-			if err != nil {
-				return nil, err
-			}
-			b.stops, ddbEndpoint = append(b.stops, p.Stop), p.Endpoint()
-		}
-		if sesEndpoint == "" {
-			p, err := devstack.StartSESLocal(ctx, devstack.SESOptions{Root: root})
-			if err != nil {
-				return nil, err
-			}
-			b.stops, sesEndpoint = append(b.stops, p.Stop), p.Endpoint()
-		}
-	}
-	box, err := devstack.StartOutbox(ctx, devstack.OutboxOptions{})
+	svc, err := devstack.StartServices(ctx, progress)
 	if err != nil {
 		return nil, err
 	}
-	b.stops = append(b.stops, box.Stop)
+	b.stops = append(b.stops, func() error { svc.Stop(); return nil })
+	ddbEndpoint, sesEndpoint, box := svc.DynamoEndpoint, svc.SESEndpoint, svc.Outbox
 	cfg, err := awscfg.Load(ctx, ddbEndpoint)
 	if err != nil {
 		return nil, err

@@ -84,10 +84,11 @@ func (s *Store) ResetPassword(ctx context.Context, tid, uid string, expectedVers
 
 // UndoReset reverses ResetPassword when its e-mail could not be sent: the
 // previous password hash (none when oldHash is "") and session version come
-// back and the temporary password created at tp.CreatedAt goes, provided
+// back, and the temporary password created at tp.CreatedAt goes, replaced
+// by prev, the one pending before the reset, when there was one; provided
 // nothing changed since (the session version is still expectedVersion+1).
 // It returns EConflict when something did.
-func (s *Store) UndoReset(ctx context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword) error {
+func (s *Store) UndoReset(ctx context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword, prev *latchkey.TempPassword) error {
 	created, err := attributevalue.Marshal(tp.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("marshal created: %w", err)
@@ -104,14 +105,20 @@ func (s *Store) UndoReset(ctx context.Context, tid, uid string, expectedVersion 
 		upd.UpdateExpression = aws.String("SET sessionVersion = :v, passwordHash = :h")
 		upd.ExpressionAttributeValues[":h"] = str(oldHash)
 	}
-	err = s.transact(ctx, []types.TransactWriteItem{
-		{Update: upd},
-		{Delete: &types.Delete{
-			TableName: &s.table, Key: key(userKey(tid, uid), skTempPW),
-			ConditionExpression:       aws.String("createdAt = :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": created},
-		}},
-	})
+	ours := map[string]types.AttributeValue{":c": created}
+	temp := types.TransactWriteItem{Delete: &types.Delete{
+		TableName: &s.table, Key: key(userKey(tid, uid), skTempPW),
+		ConditionExpression: aws.String("createdAt = :c"), ExpressionAttributeValues: ours,
+	}}
+	if prev != nil {
+		put, err := s.tempPWPut(tid, uid, *prev)
+		if err != nil {
+			return err
+		}
+		put.ConditionExpression, put.ExpressionAttributeValues = aws.String("createdAt = :c"), ours
+		temp = types.TransactWriteItem{Put: put}
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{{Update: upd}, temp})
 	if r := cancelReasons(err); len(r) > 0 {
 		return latchkey.Errorf(latchkey.EConflict, "The user changed meanwhile; the reset was not undone.")
 	}

@@ -16,13 +16,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/reqctx"
@@ -219,15 +225,31 @@ func (s *Server) routes() []routes.Route {
 	return s.table
 }
 
+// ResponseMargin is how long before the invocation's deadline Handle ends a
+// request's work: enough to log and answer. The AWS SDK does not retry a
+// call whose context ended (shared/dynamo's client has no timeout of its
+// own), so the bound never sends a write twice.
+const ResponseMargin = time.Second
+
 // Handle is the Lambda handler. Every response carries X-Request-Id (the
 // event's request id, or a random one), Cache-Control: no-store and the
 // security headers (HSTS, X-Content-Type-Options). Errors answer a coded JSON
 // body: ERouteNotFound, EMethodNotAllowed, ENotFound for a malformed path
 // parameter, EBodyTooLarge, EBadRequest, EUnauthorized, EForbidden, the
-// handler's coded errors, and EInternal with a generic message for any
-// error that is not coded (its detail is logged, never answered).
+// handler's coded errors, EServiceUnavailable with Retry-After for an
+// uncoded error that means a dependency is unavailable (Classify), and
+// EInternal with a generic message for any other error that is not coded
+// (the detail of both is logged, never answered).
 func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := time.Now()
+	// The request's work ends ResponseMargin before the invocation's
+	// deadline (Lambda's timeout), so that a slow dependency answers a
+	// coded 503 instead of the function being killed mid-answer.
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-ResponseMargin))
+		defer cancel()
+	}
 	reqID := ev.RequestContext.RequestID
 	if reqID == "" {
 		reqID, _ = secure.RandomToken(12)
@@ -236,14 +258,18 @@ func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	ctx = reqctx.WithLogger(reqctx.WithRequestID(ctx, reqID), log)
 	ctx = reqctx.WithSourceIP(ctx, ev.RequestContext.HTTP.SourceIP)
 
-	res, route, err := s.serve(ctx, ev)
+	res, route, cause := s.serve(ctx, ev)
+	err := Classify(cause)
 	out := s.respond(ctx, reqID, res, err)
 	attrs := []any{"route", route, "status", out.StatusCode, "duration_ms", time.Since(start).Milliseconds()}
 	if err != nil {
 		code := latchkey.ErrorCode(err)
 		attrs = append(attrs, "error_code", code)
-		if code == latchkey.EInternal {
-			log.ErrorContext(ctx, "internal error", "route", route, "error", err.Error())
+		switch {
+		case code == latchkey.EInternal:
+			log.ErrorContext(ctx, "internal error", "route", route, "error", cause.Error())
+		case err != cause:
+			log.ErrorContext(ctx, "dependency unavailable", "route", route, "error", cause.Error())
 		}
 	}
 	log.InfoContext(ctx, "request", attrs...)
@@ -414,6 +440,69 @@ func (s *Server) respond(ctx context.Context, reqID string, res Response, err er
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusInternalServerError, Headers: headers, Body: string(b)}
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: res.Status, Headers: headers, Body: string(b)}
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of a
+// service_unavailable answer: long enough for the SDK's retries of the next
+// request to meet a service that throttled or restarted, short enough for a
+// person at a sign-in page.
+const RetryAfterUnavailable = 5
+
+// unavailableCodes are the AWS error codes with which DynamoDB, SES and SNS
+// refuse a request for their own state (throttling, an internal failure),
+// not for what was asked: the SDK retried them and then gave up.
+var unavailableCodes = map[string]bool{
+	"ThrottlingException": true, "Throttling": true, "ThrottledException": true,
+	"ProvisionedThroughputExceededException": true, "RequestLimitExceeded": true,
+	"TooManyRequestsException": true, "LimitExceededException": true,
+	"InternalServerError": true, "InternalFailure": true, "InternalError": true,
+	"ServiceUnavailable": true, "ServiceUnavailableException": true,
+}
+
+// Classify returns err as the HTTP answer should see it: a coded error, or
+// nil, unchanged; an uncoded error that means a dependency is unavailable
+// (Unavailable) as EServiceUnavailable with a generic message and
+// RetryAfterUnavailable; any other error unchanged, which answers
+// EInternal.
+func Classify(err error) error {
+	if err == nil || latchkey.ErrorCode(err) != latchkey.EInternal || !Unavailable(err) {
+		return err
+	}
+	return &latchkey.Error{Code: latchkey.EServiceUnavailable,
+		Message:           "A service Latchkey depends on is unavailable. Try again shortly.",
+		RetryAfterSeconds: RetryAfterUnavailable}
+}
+
+// Unavailable reports whether err means that a dependency could not serve
+// the request, rather than that Latchkey has a bug: a network error (a
+// refused, reset or dropped connection, a timeout: net.Error, or a request
+// the SDK could not send), a context deadline, the SDK giving up after its
+// retries (retry.MaxAttemptsError) or running out of its retry quota, an
+// AWS error code of throttling or of a service's internal failure
+// (unavailableCodes), or any AWS response with a 5xx status.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		netErr   net.Error
+		sendErr  *smithyhttp.RequestSendError
+		attempts *retry.MaxAttemptsError
+		quota    ratelimit.QuotaExceededError
+		api      smithy.APIError
+		resp     *smithyhttp.ResponseError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return true
+	case errors.As(err, &netErr), errors.As(err, &sendErr), errors.As(err, &attempts), errors.As(err, &quota):
+		return true
+	case errors.As(err, &api) && unavailableCodes[api.ErrorCode()]:
+		return true
+	case errors.As(err, &resp) && resp.HTTPStatusCode() >= 500:
+		return true
+	}
+	return false
 }
 
 // NewLogger returns the JSON slog logger every function uses.

@@ -72,8 +72,8 @@ func ValidateUsername(s string) (string, error) {
 }
 
 // ValidateEmail checks an e-mail address (a bare address, at most 254
-// characters, with a dot in the domain) and returns it trimmed. It returns
-// EValidation.
+// characters, with a dot in the domain and no space or control character)
+// and returns it trimmed. It returns EValidation.
 func ValidateEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	a, err := mail.ParseAddress(s)
@@ -82,6 +82,11 @@ func ValidateEmail(s string) (string, error) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
+		return "", Errorf(EValidation, "E-mail address is not valid.")
+	}
+	// mail.ParseAddress takes any non-ASCII character (RFC 6532), C1
+	// controls and Unicode spaces such as U+0085 and U+00A0 included.
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {
 		return "", Errorf(EValidation, "E-mail address is not valid.")
 	}
 	return s, nil

@@ -39,8 +39,11 @@ func (u *User) View() UserView {
 	return UserView{
 		ID: u.ID, Username: u.Username, Email: u.Email, Mobile: u.Mobile, Roles: u.Roles,
 		Permissions: u.Permissions, Profiles: u.Profiles, CompanyExceptions: u.CompanyExceptions,
-		PINCodeUser: u.IsPINCodeUser(), SponsorID: u.SponsorID,
-		PINSet: u.PINMAC != "", PINSetByAdmin: u.PINMAC != "" && u.PINSetByAdmin,
+		// Whether a PIN code or a PIN is set is read from when it was set,
+		// which is written and removed with its MAC: the user list reads
+		// users from indexes that hold no MAC (schema.UserListAttributes).
+		PINCodeUser: !u.PINCodeSetAt.IsZero(), SponsorID: u.SponsorID,
+		PINSet: u.PINSetAt != nil, PINSetByAdmin: u.PINSetAt != nil && u.PINSetByAdmin,
 		RegistrationStatus: u.RegistrationStatus(), SelfServe: u.SelfServe, Locked: u.AdminLocked(),
 		PasswordExpiresOn: u.PasswordExpiresOn, EmailStatus: u.EmailStatus(),
 	}

@@ -288,7 +288,7 @@ func (f *fakeStore) ResetPassword(_ context.Context, tid, uid string, expectedVe
 	return nil
 }
 
-func (f *fakeStore) UndoReset(_ context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword) error {
+func (f *fakeStore) UndoReset(_ context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword, prev *latchkey.TempPassword) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.undos = append(f.undos, undoCall{tid: tid, uid: uid, expectedVersion: expectedVersion, oldHash: oldHash})
@@ -302,6 +302,9 @@ func (f *fakeStore) UndoReset(_ context.Context, tid, uid string, expectedVersio
 	}
 	u.SessionVersion, u.PasswordHash = expectedVersion, oldHash
 	delete(f.temps, key(tid, uid))
+	if prev != nil {
+		f.temps[key(tid, uid)] = *prev
+	}
 	return nil
 }
 

@@ -23,11 +23,16 @@ var Functions = []routes.Function{
 		Name:        FnSessions,
 		Description: "Sign-in with password or user PIN and the NEW_PASSWORD_REQUIRED challenge",
 		Needs:       routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
+		// A sign-in verifies, a new password hashes: argon2id.
+		Hashes: true,
 	},
 	{
 		Name:        FnPasswordReset,
 		Description: "Forgot password, agent/admin reset, change own password, lock and unlock",
 		Needs:       routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true},
+		// Changing one's password verifies the current one and hashes the
+		// new one (temporary passwords are keyed MACs: no argon2id).
+		Hashes: true,
 	},
 }
 

@@ -2,6 +2,9 @@ package password
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +26,33 @@ const ChallengeTTL = 15 * time.Minute
 // answer takes as long whether or not the user exists (sending e-mail is the
 // slow part of the known-user path).
 const DefaultResetFloor = 400 * time.Millisecond
+
+// ResetFloorEnv names the environment variable that sets the floor of a
+// Service whose ResetFloor is zero, in whole milliseconds. The stack sets it
+// from the known-user path's worst case measured at the function's memory
+// (docs/operations.md, "The forgot-password floor"), since that path's time
+// depends on the CPU share the memory buys.
+const ResetFloorEnv = "RESET_FLOOR_MS"
+
+// ResetFloorFromEnv returns the floor getenv(ResetFloorEnv) names, and
+// DefaultResetFloor when it is unset; a value that is not a positive whole
+// number of milliseconds is an error.
+func ResetFloorFromEnv(getenv func(string) string) (time.Duration, error) {
+	v := getenv(ResetFloorEnv)
+	if v == "" {
+		return DefaultResetFloor, nil
+	}
+	ms, err := strconv.Atoi(v)
+	if err != nil || ms <= 0 {
+		return DefaultResetFloor, fmt.Errorf("%s: %q is not a positive number of milliseconds", ResetFloorEnv, v)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// envResetFloor is the floor of the environment, read once per cold start.
+// A malformed value keeps DefaultResetFloor (the stack only ever sets a
+// number): a floor must never be dropped by a typo.
+var envResetFloor, _ = ResetFloorFromEnv(os.Getenv)
 
 // macPurposeSession separates challenge-session MACs from other MACs.
 const macPurposeSession = "session"
@@ -60,8 +90,8 @@ type Service struct {
 	Tokens  *token.Issuer
 	HMACKey []byte
 	Now     latchkey.Clock
-	// ResetFloor is the least time ForgotPassword takes; DefaultResetFloor when zero,
-	// none when negative.
+	// ResetFloor is the least time ForgotPassword takes; when zero, the
+	// floor of ResetFloorEnv (DefaultResetFloor when unset); none when negative.
 	ResetFloor time.Duration
 	// Limits bound unauthenticated work per source; DefaultLimits when zero.
 	Limits Limits
@@ -410,7 +440,13 @@ func (s *Service) CompleteNewPassword(ctx context.Context, tid, session, newPass
 		return nil, err
 	}
 	u, err := s.Store.GetUser(ctx, tid, c.UserID)
-	if err != nil || u.AdminLocked() || u.SessionVersion != c.SessionVersion {
+	switch {
+	case latchkey.ErrorCode(err) == latchkey.ENotFound:
+		return nil, errInvalidSession
+	case err != nil:
+		// A store that cannot answer is not a reason to sign in again.
+		return nil, err
+	case u.AdminLocked() || u.SessionVersion != c.SessionVersion:
 		return nil, errInvalidSession
 	}
 	if rules := Check(t.Settings.Policy, newPassword, u.Username, u.Email); len(rules) > 0 {
@@ -519,7 +555,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tid, username string) erro
 func (s *Service) waitFloor(start time.Time) {
 	floor := s.ResetFloor
 	if floor == 0 {
-		floor = DefaultResetFloor
+		floor = envResetFloor
 	}
 	if d := floor - s.Now().Sub(start); d > 0 {
 		sleep := s.Sleep
@@ -555,9 +591,14 @@ func (s *Service) Reset(ctx context.Context, tid string, actor *latchkey.User, u
 	if err != nil {
 		return "", err
 	}
-	u, err := s.target(ctx, tid, actor, userID)
+	// The user with their pending temporary password (one read, as
+	// target's), which an undone reset puts back.
+	u, prev, err := s.Store.GetUserWithTemp(ctx, tid, userID)
 	if err != nil {
 		return "", err
+	}
+	if !latchkey.CanActOn(actor, u) {
+		return "", latchkey.Errorf(latchkey.EForbidden, "Staff may act only on users of lower or equal privilege.")
 	}
 	if u.Email == "" {
 		return "", latchkey.Errorf(latchkey.ENoEmail, "The user has no e-mail address to send a temporary password to.")
@@ -572,7 +613,7 @@ func (s *Service) Reset(ctx context.Context, tid string, actor *latchkey.User, u
 	if err := s.Notify.Email(ctx, t, u.Email, templates.PasswordEmailChange, latchkey.TempPasswordFields(t, u, pw, tp)); err != nil {
 		log := reqctx.Logger(ctx)
 		log.Error("reset e-mail failed; undoing the reset", "tenant", tid, "user", u.ID, "error", err)
-		if uerr := s.Store.UndoReset(context.WithoutCancel(ctx), tid, u.ID, u.SessionVersion, u.PasswordHash, tp); uerr != nil {
+		if uerr := s.Store.UndoReset(context.WithoutCancel(ctx), tid, u.ID, u.SessionVersion, u.PasswordHash, tp, prev); uerr != nil {
 			log.Error("undo reset failed", "tenant", tid, "user", u.ID, "error", uerr)
 			s.Store.Audit(ctx, latchkey.Event(tid, actor.ID, u.ID, latchkey.ActionPasswordReset, latchkey.ResultFailure, "email_failed"))
 			return "", latchkey.Errorf(latchkey.EServiceUnavailable, "The e-mail with the temporary password could not be sent. Try again later.")

@@ -30,7 +30,7 @@ type Users interface {
 type Credentials interface {
 	PutTempPassword(ctx context.Context, tid, uid string, tp latchkey.TempPassword) error
 	ResetPassword(ctx context.Context, tid, uid string, expectedVersion int, tp latchkey.TempPassword) error
-	UndoReset(ctx context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword) error
+	UndoReset(ctx context.Context, tid, uid string, expectedVersion int, oldHash string, tp latchkey.TempPassword, prev *latchkey.TempPassword) error
 	GetChallenge(ctx context.Context, tid, mac string) (*latchkey.Challenge, error)
 	CompleteChallenge(ctx context.Context, tid string, c *latchkey.Challenge, newHash string, audit latchkey.AuditEvent) (int, error)
 	// FinishSignIn writes what a successful sign-in writes, in one round trip.

@@ -17,10 +17,12 @@ import (
 // and the country code; spaces, dashes, dots and brackets may separate the
 // digits) and returns it in E.164 form: "+44 7911 123456" gives
 // "+447911123456". It returns EValidation for anything that is not a valid
-// number, including national forms such as "07911 123456".
+// number of at most 15 digits, including national forms such as "07911 123456".
 func NormalizeE164(number string) (string, error) {
 	n, err := phonenumbers.Parse(number, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	// E.164 allows at most 15 digits; the library's metadata takes some
+	// longer numbers as valid ("+49 20100002200002", 16 digits).
+	if err != nil || !phonenumbers.IsValidNumber(n) || len(phonenumbers.Format(n, phonenumbers.E164)) > 1+15 {
 		return "", latchkey.Errorf(latchkey.EValidation, "The mobile number must be a valid number in international form, like +14155550100.")
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil

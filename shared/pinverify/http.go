@@ -29,6 +29,9 @@ var Functions = []routes.Function{
 		Name:        FnPINVerification,
 		Description: "Accounts with contacts, security PINs and verification codes",
 		Needs:       routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true},
+		// PUT /me/pin verifies the caller's current password (argon2id);
+		// PINs and codes are keyed MACs.
+		Hashes: true,
 	},
 }
 

@@ -52,6 +52,11 @@ type Function struct {
 	// (CONFIGURATION_SET), so that its delivery events come back: the
 	// functions that send notices.
 	TrackedEmail bool
+	// Hashes, when set, says that a request path of the function runs
+	// argon2id (a sign-in, a password change, a temporary password, a
+	// current password checked): the stack gives it a full vCPU of memory
+	// (docs/operations.md, "Memory"); the others get less.
+	Hashes bool
 }
 
 // Route is one API route.

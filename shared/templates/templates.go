@@ -265,7 +265,8 @@ var secretFields = map[string]bool{
 // merge field {{name}} or a section {{#name}}...{{/name}}, sections closed
 // in order and not nested), every required merge field in each body part
 // (and in the SMS text when the template has one) outside any section (a
-// section's content is left out when its field is empty), no secret field
+// section's content is left out when its field is empty) and merged
+// whatever other fields are set (alwaysMerged), no secret field
 // in the subject, and no unknown merge field. It returns EValidation with
 // every problem, each starting with the part at fault ("subject", "text",
 // "html", "sms"), in the message and in Details.problems, or ENotFound for
@@ -305,7 +306,7 @@ func Validate(t Template) error {
 		u := used(body)
 		outside := used(sectionRe.ReplaceAllString(body, ""))
 		for _, r := range s.required {
-			if part != "subject" && !outside[fold(r)] {
+			if part != "subject" && (!outside[fold(r)] || !alwaysMerged(body, r, t.Name)) {
 				problems = append(problems, fmt.Sprintf("%s must contain the merge field {{%s}} (outside any {{#section}})", part, r))
 			}
 		}
@@ -328,6 +329,36 @@ func Validate(t Template) error {
 		return e
 	}
 	return nil
+}
+
+// alwaysMerged reports whether Merge of s puts the value of field r in
+// whatever other fields of template name are set. Being outside every
+// section is not enough: a section's content or its removal can join or
+// split the legacy !NAME! form ("{{#username}}!X{{/username}}!PIN_CODE!"
+// loses the PIN code when username is set), so s is merged with each
+// subset of the other fields set. Templates have at most four fields.
+func alwaysMerged(s, r, name string) bool {
+	const mark = "\x00merged\x00"
+	var others []string
+	for _, f := range Fields(name) {
+		if fold(f) != fold(r) {
+			others = append(others, f)
+		}
+	}
+	for set := 0; set < 1<<len(others); set++ {
+		values := map[string]string{}
+		for i, f := range others {
+			if set&(1<<i) != 0 {
+				values[f] = "x"
+			}
+		}
+		without := strings.Count(Merge(s, values, false), mark)
+		values[r] = mark
+		if strings.Count(Merge(s, values, false), mark) <= without {
+			return false
+		}
+	}
+	return true
 }
 
 // identRe is a merge field's name.

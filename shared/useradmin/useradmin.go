@@ -13,6 +13,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/notify"
 	"github.com/latchkey/latchkey/shared/routes"
@@ -125,6 +126,9 @@ type ItemError struct {
 }
 
 func itemError(err error) *ItemError {
+	// A dependency that could not answer refuses the item as the whole
+	// request would be refused: service_unavailable, not internal.
+	err = httpapi.Classify(err)
 	return &ItemError{Code: latchkey.ErrorCode(err), Message: latchkey.ErrorMessage(err)}
 }
 

@@ -38,6 +38,10 @@ type Gateway struct {
 	NotFound LambdaHandler
 }
 
+// FunctionTimeout is the deadline of each invocation, the timeout the stack
+// gives a function serving routes.
+const FunctionTimeout = 10 * time.Second
+
 // ServeHTTP implements http.Handler. The gateway's own answers (a body it
 // cannot read, no handler for the route, a handler that fails) are JSON
 // {"message": ...} bodies as API Gateway's are, and carry the headers of
@@ -61,7 +65,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeGatewayError(w, ev.RequestContext.RequestID, http.StatusBadGateway, "No handler")
 		return
 	}
-	res, err := h(r.Context(), ev)
+	// As Lambda does, each invocation gets the function's timeout as its
+	// deadline (httpapi.Server.Handle answers 503 before it).
+	ctx, cancel := context.WithTimeout(r.Context(), FunctionTimeout)
+	defer cancel()
+	res, err := h(ctx, ev)
 	if err != nil {
 		writeGatewayError(w, ev.RequestContext.RequestID, http.StatusInternalServerError, "Internal Server Error")
 		return

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -114,5 +115,25 @@ func TestGateway_ServeHTTP(t *testing.T) {
 				t.Error("X-Request-Id: got none, want one")
 			}
 		})
+	}
+}
+
+// Each invocation gets the function's timeout as its deadline, as Lambda
+// gives it, so that a slow dependency answers 503 locally as deployed.
+func TestGateway_InvocationDeadline(t *testing.T) {
+	var (
+		left  time.Duration
+		hasDL bool
+	)
+	fn := func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		var dl time.Time
+		dl, hasDL = ctx.Deadline()
+		left = time.Until(dl)
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent}, nil
+	}
+	gw := &gateway.Gateway{Routes: table, Functions: map[string]gateway.LambdaHandler{"fn": fn}}
+	gw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/v1/tenants/demo/sessions", strings.NewReader(`{}`)))
+	if !hasDL || left <= 0 || left > gateway.FunctionTimeout {
+		t.Errorf("deadline: got %v left (%v), want at most %v", left, hasDL, gateway.FunctionTimeout)
 	}
 }
