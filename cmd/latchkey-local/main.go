@@ -230,7 +230,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("port %d is in use: stop what is using it and try again", apiPort)
 	}
-	hs := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: withWeb(gw), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	if err := startExpirySchedule(ctx, d, out); err != nil {
 		return err
@@ -243,6 +243,7 @@ func run(ctx context.Context, out io.Writer) error {
 Latchkey is running locally.
 
   API          http://localhost:%d/v1/tenants/%s/...
+  Pages        http://localhost:%d/t/%s/ (console: /t/%s/console)
   E-mail inbox %s
   SMS outbox   %s
   DynamoDB     %s (table %s, data in .local/dynamodb)
@@ -251,7 +252,7 @@ Latchkey is running locally.
   Demo tenant  %s
 %s
 Press Ctrl-C to stop.
-`, apiPort, demoTenant, s.inboxURL, s.smsURL, s.dynamoURL, os.Getenv("TABLE_NAME"), demoTenant, demo)
+`, apiPort, demoTenant, apiPort, demoTenant, demoTenant, s.inboxURL, s.smsURL, s.dynamoURL, os.Getenv("TABLE_NAME"), demoTenant, demo)
 
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nstopping...")

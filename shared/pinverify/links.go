@@ -110,7 +110,7 @@ func (s *Service) SendLink(ctx context.Context, tid, actorID, accountID, contact
 		return fail(err)
 	}
 	fields := map[string]string{
-		"link":      strings.TrimRight(s.PublicBaseURL, "/") + "/security-pin#" + token,
+		"link":      strings.TrimRight(s.PublicBaseURL, "/") + "/t/" + tid + "/security-pin#" + token,
 		"expiresAt": l.ExpiresAt.Format("2006-01-02 15:04 MST"),
 	}
 	log := reqctx.Logger(ctx)

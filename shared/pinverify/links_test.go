@@ -161,11 +161,11 @@ func TestLinks_Journey(t *testing.T) {
 	}
 	tok := f.token(email)
 	mail := testenv.Emails(t, email)[0]
-	if !strings.Contains(mail.Text, publicBase+"/security-pin#"+tok) || !strings.Contains(mail.Subject, "Set your") {
-		t.Errorf("e-mail: got %q %q, want a set-up link %s/security-pin#<token>", mail.Subject, mail.Text, publicBase)
+	if !strings.Contains(mail.Text, publicBase+"/t/"+f.tenant.ID+"/security-pin#"+tok) || !strings.Contains(mail.Subject, "Set your") {
+		t.Errorf("e-mail: got %q %q, want a set-up link %s/t/%s/security-pin#<token>", mail.Subject, mail.Text, publicBase, f.tenant.ID)
 	}
 	msgs := f.box.Messages()
-	if len(msgs) != 1 || msgs[0].PhoneNumber != "+447911123456" || !strings.Contains(msgs[0].Message, publicBase+"/security-pin#"+tok) {
+	if len(msgs) != 1 || msgs[0].PhoneNumber != "+447911123456" || !strings.Contains(msgs[0].Message, publicBase+"/t/"+f.tenant.ID+"/security-pin#"+tok) {
 		t.Errorf("SMS: got %+v, want one to +447911123456 with the same link", msgs)
 	}
 	link := api + "/security-pin/links/" + tok

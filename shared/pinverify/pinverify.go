@@ -66,7 +66,8 @@ type Service struct {
 	// HMACKey keys the MACs of link tokens and PINs.
 	HMACKey []byte
 	// PublicBaseURL is where the public pages are served; a link is
-	// PublicBaseURL + "/security-pin#" + token.
+	// PublicBaseURL + "/t/<tenant>/security-pin#" + token (the page knows
+	// the tenant from the path; the token stays in the fragment).
 	PublicBaseURL string
 	Now           latchkey.Clock
 	// NormalizeMobile parses a mobile number to E.164 (phone.NormalizeE164).

@@ -93,7 +93,7 @@ type Service struct {
 	// HMACKey keys the MACs of welcome-link tokens.
 	HMACKey []byte
 	// PublicBaseURL is where the public pages are served; a welcome link is
-	// PublicBaseURL + "/welcome#" + token.
+	// PublicBaseURL + "/t/<tenant>/welcome#" + token.
 	PublicBaseURL string
 	Now           latchkey.Clock
 	// NormalizeMobile parses a mobile number to E.164

@@ -28,7 +28,7 @@ func (s *Service) welcomeMAC(token string) string {
 }
 
 // SendWelcome e-mails user uid of tenant tid the WELCOME template with a
-// single-use link, PublicBaseURL + "/welcome#" + token, valid
+// single-use link, PublicBaseURL + "/t/<tenant>/welcome#" + token, valid
 // latchkey.WelcomeLinkTTL (7 days), as admin actorID. The token has 256
 // random bits and only its keyed MAC is stored; the link cancels the user's
 // previous welcome link. It returns ENotFound, ENoEmail (the user has no
@@ -61,7 +61,7 @@ func (s *Service) SendWelcome(ctx context.Context, tid, actorID, uid string) (*W
 	}
 	fields := map[string]string{
 		"username":  u.Username,
-		"link":      strings.TrimRight(s.PublicBaseURL, "/") + "/welcome#" + token,
+		"link":      strings.TrimRight(s.PublicBaseURL, "/") + "/t/" + tid + "/welcome#" + token,
 		"expiresAt": l.ExpiresAt.Format("2006-01-02 15:04 MST"),
 	}
 	if err := s.Notify.Email(ctx, t, u.Email, templates.Welcome, fields); err != nil {

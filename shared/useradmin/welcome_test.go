@@ -19,7 +19,7 @@ import (
 	"github.com/latchkey/latchkey/shared/secure"
 )
 
-var welcomeLink = regexp.MustCompile(regexp.QuoteMeta(publicBase) + `/welcome#([A-Za-z0-9_-]+)`)
+var welcomeLink = regexp.MustCompile(regexp.QuoteMeta(publicBase) + `/t/[a-z0-9-]+/welcome#([A-Za-z0-9_-]+)`)
 
 // welcomeToken waits for a welcome e-mail to to holding a link token not
 // in seen, remembers the token as a secret and returns it.
