@@ -75,6 +75,16 @@ func TestBrowser_ConsoleUsers(t *testing.T) {
 	b.waitText("#user-status", "PIN code e-mailed to the user")
 	testenv.WaitForEmail(t, s.email("alice"), func(e devstack.ReceivedEmail) bool { return strings.Contains(e.Text, code) })
 
+	// An admin sets alice's user PIN: the view then says a PIN is set, by
+	// an admin (the user is asked to change it).
+	b.typeInto("#u-pin", "604918")
+	testenv.Remember("604918")
+	b.click("#u-pin-set")
+	b.waitText("#user-status", "User PIN set for alice")
+	if r := s.want(s.do("GET", base+"/users/"+alice.ID, adminTok, nil), 200, "get alice"); r.body["pinSet"] != true || r.body["pinSetByAdmin"] != true {
+		t.Errorf("after setting the user PIN: got pinSet %v, pinSetByAdmin %v, want true and true", r.body["pinSet"], r.body["pinSetByAdmin"])
+	}
+
 	b.click("#u-lock")
 	b.waitText("#user-status", "alice is locked")
 	b.waitText(rowSel(alice), "locked")

@@ -201,6 +201,12 @@ userAction("#u-pincode-email", async (u) => {
   await api("POST", uid(u) + "/pin-code/email", to ? { to } : {});
   return `PIN code e-mailed to ${to || "the user"}.`;
 });
+userAction("#u-pin-set", async (u) => {
+  const pin = $("#u-pin").value;
+  await api("PUT", uid(u) + "/pin", { pin });
+  $("#u-pin").value = "";
+  return `User PIN set for ${u.username}; they will be asked to change it.`;
+});
 $("#by-id").addEventListener("submit", (e) => { e.preventDefault(); const id = $("#user-id").value.trim(); if (id) openUser(id); });
 
 // ---- accounts and the security verification modal ------------------------
