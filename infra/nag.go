@@ -1,11 +1,31 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
+
+// suppress records on c (and its children when children is set) that the
+// finding id is kept on purpose, for reason; appliesTo narrows it to those
+// findings' details (an IAM5 wildcard).
+func suppress(c constructs.IConstruct, children bool, id, reason string, appliesTo ...string) {
+	sup := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		a := make([]any, len(appliesTo))
+		for i, v := range appliesTo {
+			a[i] = v
+		}
+		sup.AppliesTo = &a
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{sup}, jsii.Bool(children))
+}
 
 // nagSuppressions records, on the constructs they concern, the cdk-nag
 // AwsSolutions findings the stack keeps on purpose, each with its reason
@@ -13,18 +33,6 @@ import (
 // Each is scoped to the construct, and for IAM5 to the one wildcard,
 // so that a new finding of the same rule elsewhere still fails.
 func (s *latchkeyStack) nagSuppressions() {
-	suppress := func(c constructs.IConstruct, children bool, id, reason string, appliesTo ...string) {
-		sup := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
-		if len(appliesTo) > 0 {
-			a := make([]any, len(appliesTo))
-			for i, v := range appliesTo {
-				a[i] = v
-			}
-			sup.AppliesTo = &a
-		}
-		cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{sup}, jsii.Bool(children))
-	}
-
 	suppress(s.api, true, "AwsSolutions-APIG4",
 		"Authorization is done in the functions: httpapi.Server checks the Ed25519-signed bearer token (token.Auth) "+
 			"and the route's roles before any handler runs, for every route but the public ones (sign-in, forgot password, "+
@@ -46,5 +54,35 @@ func (s *latchkeyStack) nagSuppressions() {
 				"already reads; (2) on * only the actions with no resource ARN: sns:Publish to a phone number (SMS) and "+
 				"dynamodb:ListStreams (the stream event source's); every other statement names its resources.",
 			indexes, "Resource::*")
+	}
+}
+
+// webNagSuppressions records the findings newWeb keeps on purpose.
+func webNagSuppressions(stack awscdk.Stack, bucket awss3.Bucket, dist awscloudfront.Distribution, role awsiam.Role) {
+	suppress(dist, false, "AwsSolutions-CFR1",
+		"The pages and the API serve every country a tenant's users may be in; a tenant that needs geo restrictions "+
+			"adds them to the distribution.")
+	suppress(dist, false, "AwsSolutions-CFR2",
+		"No WAF by default: the API throttles per route and the functions limit per network and per account. A team "+
+			"that wants one attaches a web ACL (in us-east-1) to the distribution: README \"Deploying\".")
+	suppress(dist, false, "AwsSolutions-CFR3",
+		"No CloudFront access logs: every /v1 call is in the API's access log group, and the rest are static pages "+
+			"and assets holding no secret (link tokens travel in the URL fragment, never sent). A log bucket would hold "+
+			"objects that stop a dev stack from being deleted.")
+	suppress(dist, false, "AwsSolutions-CFR4",
+		"The distribution uses CloudFront's default certificate (*.cloudfront.net), with which the minimum TLS version "+
+			"cannot be set; a custom domain with its own ACM certificate sets TLSv1.2_2021.")
+	suppress(bucket, false, "AwsSolutions-S1",
+		"The bucket is private and read only through CloudFront's Origin Access Control; it holds the public pages' "+
+			"static assets, written only by the stack's deployment, so server access logs would record nothing of interest.")
+	suppress(role, true, "AwsSolutions-IAM5",
+		"The web assets' deployment (CDK BucketDeployment): the CDK grants its copier read on the CDK asset bucket's "+
+			"objects and read/write on this stack's web bucket (s3:GetObject*, s3:List*, s3:DeleteObject*, ...), and "+
+			"cloudfront:CreateInvalidation/GetInvalidation, which take no narrower resource than *. The role is its own.")
+	for _, c := range *stack.Node().Children() {
+		if strings.HasPrefix(*c.Node().Id(), "Custom::CDKBucketDeployment") {
+			suppress(c, true, "AwsSolutions-L1",
+				"The CDK BucketDeployment's copier function: its runtime is the one the CDK version pins, upgraded with the CDK.")
+		}
 	}
 }
