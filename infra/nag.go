@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -58,7 +59,12 @@ func (s *latchkeyStack) nagSuppressions() {
 }
 
 // webNagSuppressions records the findings newWeb keeps on purpose.
-func webNagSuppressions(stack awscdk.Stack, bucket awss3.Bucket, dist awscloudfront.Distribution, role awsiam.Role) {
+func webNagSuppressions(stack awscdk.Stack, bucket awss3.Bucket, dist awscloudfront.Distribution, role awsiam.Role, origin awssecretsmanager.Secret) {
+	suppress(origin, false, "AwsSolutions-SMG4",
+		"The origin secret reaches CloudFront's origin header and the route functions' ORIGIN_VERIFY through dynamic "+
+			"references, which CloudFormation resolves only when it updates those resources: a scheduled rotation would "+
+			"leave both on the old value. It is rotated by replacing the secret (a new logical id) in a stack update, "+
+			"which updates both.")
 	suppress(dist, false, "AwsSolutions-CFR1",
 		"The pages and the API serve every country a tenant's users may be in; a tenant that needs geo restrictions "+
 			"adds them to the distribution.")

@@ -438,7 +438,7 @@ func TestLatchkeyStack_Stages(t *testing.T) {
 			if got := props(table)["DeletionProtectionEnabled"]; got != c.protect {
 				t.Errorf("table deletion protection: got %v, want %v", got, c.protect)
 			}
-			for _, id := range []string{s.the(t, "AWS::DynamoDB::Table"), s.the(t, "AWS::SecretsManager::Secret"), s.the(t, "AWS::KMS::Key")} {
+			for _, id := range []string{s.the(t, "AWS::DynamoDB::Table"), s.masterKey(t), s.the(t, "AWS::KMS::Key")} {
 				if got := s.resources[id]["DeletionPolicy"]; got != c.policy {
 					t.Errorf("%s DeletionPolicy: got %v, want %s", id, got, c.policy)
 				}

@@ -433,7 +433,7 @@ func NewLatchkeyStack(scope constructs.Construct, id string, props *LatchkeyStac
 	publicRouteThrottles(stage, public, cfg)
 	s.serviceAlarms(stage)
 	s.newDashboard(stage, fns)
-	s.newWeb(cfg)
+	s.newWeb(cfg, integrations)
 	s.nagSuppressions()
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{

@@ -669,7 +669,7 @@ func TestLatchkeyStack_Functions(t *testing.T) {
 		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3*len(catalog.Functions())+1+2+2+2+len(errorCodeMetrics)))
 	})
 	table := s.the(t, "AWS::DynamoDB::Table")
-	secret := s.the(t, "AWS::SecretsManager::Secret")
+	secret := s.masterKey(t)
 	fnIDs := s.functionsByName(t)
 	if got, want := len(fnIDs), len(catalog.Functions()); got != want {
 		t.Errorf("tagged functions: got %d, want %d", got, want)
@@ -1356,14 +1356,14 @@ func TestLatchkeyStack_ContributorInsights(t *testing.T) {
 func TestLatchkeyStack_SecretReplica(t *testing.T) {
 	t.Run("none", func(t *testing.T) {
 		s := latchkeyTemplate(t)
-		p := props(s.resources[s.the(t, "AWS::SecretsManager::Secret")])
+		p := props(s.resources[s.masterKey(t)])
 		if got, ok := p["ReplicaRegions"]; ok {
 			t.Errorf("ReplicaRegions: got %v, want none", got)
 		}
 	})
 	t.Run("us-west-2", func(t *testing.T) {
 		s := synthWith(t, map[string]any{ctxSecretReplicaRegion: "us-west-2"})
-		p := props(s.resources[s.the(t, "AWS::SecretsManager::Secret")])
+		p := props(s.resources[s.masterKey(t)])
 		want := []any{map[string]any{"Region": "us-west-2"}}
 		if got := p["ReplicaRegions"]; !reflect.DeepEqual(got, want) {
 			t.Errorf("ReplicaRegions: got %v, want %v", got, want)

@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/latchkey/latchkey/web"
 )
@@ -78,13 +81,15 @@ func webDir() string {
 // does under `make run`; a response headers policy adds web.Handler's
 // security headers. /v1/* goes to the HTTP API uncached, with every viewer
 // header but Host (API Gateway routes on its own host name), Authorization
-// included.
+// included, plus CloudFront-Viewer-Address and the origin secret
+// (OriginVerifyHeader) that lets routeFns, the functions serving the API's
+// routes, trust it (httpapi.SourceAddress).
 //
 // The functions' PUBLIC_BASE_URL cannot be the distribution's domain: the
 // distribution depends on the API, the API on the functions. It stays the
 // context's publicBaseUrl, which is set to the WebUrl output (or a custom
 // domain in front of it) after the first deploy: README "Deploying".
-func (s *latchkeyStack) newWeb(cfg Config) {
+func (s *latchkeyStack) newWeb(cfg Config, routeFns map[string]awsapigatewayv2.HttpRouteIntegration) {
 	stack := s.stack
 	bucket := awss3.NewBucket(stack, jsii.String("WebBucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
@@ -129,6 +134,34 @@ func (s *latchkeyStack) newWeb(cfg Config) {
 			},
 		},
 	})
+	// The origin secret proves to the functions that a request came through
+	// this distribution, so that its CloudFront-Viewer-Address is the
+	// caller's: a call straight to the API's URL can send that header too.
+	// CloudFormation generates it and resolves it at deploy time into the
+	// origin's custom header and the functions' ORIGIN_VERIFY (a
+	// secretsmanager dynamic reference resolves in any resource property),
+	// so the template holds only the reference; the functions need no
+	// Secrets Manager call for it. Readers of the distribution's or the
+	// functions' configuration can see it, as they can change either.
+	originSecret := awssecretsmanager.NewSecret(stack, jsii.String("OriginVerify"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Latchkey: the header CloudFront sends to the API (" + OriginVerifyHeader + ")"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			ExcludePunctuation: jsii.Bool(true),
+			PasswordLength:     jsii.Number(32),
+		},
+		// Nothing is lost with it: a new stack generates a new one.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	originVerify := originSecret.SecretValue().UnsafeUnwrap()
+	names := make([]string, 0, len(routeFns))
+	for name := range routeFns {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s.functions[name].AddEnvironment(jsii.String(OriginVerifyEnv), originVerify, nil)
+	}
+
 	// The endpoint is https://<id>.execute-api.<region>.<suffix>: its host.
 	apiDomain := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), s.api.ApiEndpoint(), nil))
 	dist := awscloudfront.NewDistribution(stack, jsii.String("Web"), &awscloudfront.DistributionProps{
@@ -147,11 +180,20 @@ func (s *latchkeyStack) newWeb(cfg Config) {
 			WebAPIPathPattern: {
 				Origin: awscloudfrontorigins.NewHttpOrigin(apiDomain, &awscloudfrontorigins.HttpOriginProps{
 					ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTPS_ONLY,
+					CustomHeaders:  &map[string]*string{OriginVerifyHeader: originVerify},
 				}),
 				ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
 				AllowedMethods:       awscloudfront.AllowedMethods_ALLOW_ALL(),
 				CachePolicy:          awscloudfront.CachePolicy_CACHING_DISABLED(),
-				OriginRequestPolicy:  awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+				// The managed AllViewerExceptHostHeader forwards every viewer
+				// header but Host, and "all device type and viewer location
+				// headers", CloudFront-Viewer-Address among them ("Use managed
+				// origin request policies", "Add CloudFront request headers").
+				// A policy of our own cannot do as much: allViewer and
+				// allViewerAndWhitelistCloudFront forward Host, which API
+				// Gateway refuses; allExcept adds no CloudFront header; a
+				// whitelist cannot name Authorization.
+				OriginRequestPolicy: awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
 			},
 		},
 	})
@@ -178,13 +220,22 @@ func (s *latchkeyStack) newWeb(cfg Config) {
 		Role:              role,
 		LogGroup:          logs,
 	})
-	webNagSuppressions(stack, bucket, dist, role)
+	webNagSuppressions(stack, bucket, dist, role, originSecret)
 
 	awscdk.NewCfnOutput(stack, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the pages and the console (/t/<tenant>/); set publicBaseUrl to it, or to a custom domain in front of it"),
 		Value:       jsii.String("https://" + *dist.DistributionDomainName()),
 	})
 }
+
+// OriginVerifyHeader is the header in which the distribution sends the
+// origin secret to the API (httpapi.OriginVerifyHeader, which payload 2.0
+// events carry lower-cased); OriginVerifyEnv is the route functions'
+// variable holding it (app.Config.OriginVerify).
+const (
+	OriginVerifyHeader = "X-Latchkey-Origin-Verify"
+	OriginVerifyEnv    = "ORIGIN_VERIFY"
+)
 
 // WebAPIPathPattern is the distribution's behaviour sending requests to the
 // API: every route starts with /v1 (routes.Prefix).

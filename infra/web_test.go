@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 
+	"github.com/latchkey/latchkey/shared/catalog"
+	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/web"
 )
@@ -259,6 +261,104 @@ func TestWeb_Distribution(t *testing.T) {
 	if _, ok := (*s.template.ToJSON())["Outputs"].(map[string]any)["WebUrl"]; !ok {
 		t.Errorf("outputs: got no WebUrl, want one")
 	}
+}
+
+// The /v1/* origin sends the origin secret in OriginVerifyHeader (the header
+// httpapi.SourceAddress reads), as a dynamic reference to a generated
+// 32-character secret, never its value; every function serving a route
+// (and $default) gets the same reference as ORIGIN_VERIFY, the others none;
+// and the origin request policy stays the managed AllViewerExceptHostHeader,
+// which forwards CloudFront-Viewer-Address and not Host, with no policy of
+// the stack's own.
+func TestWeb_OriginVerify(t *testing.T) {
+	s := latchkeyTemplate(t)
+	if !strings.EqualFold(OriginVerifyHeader, httpapi.OriginVerifyHeader) {
+		t.Errorf("OriginVerifyHeader %s: want httpapi's %s, in any case", OriginVerifyHeader, httpapi.OriginVerifyHeader)
+	}
+	var secret string
+	for _, id := range s.ofType("AWS::SecretsManager::Secret") {
+		if d, _ := props(s.resources[id])["Description"].(string); strings.Contains(d, OriginVerifyHeader) {
+			secret = id
+		}
+	}
+	if secret == "" || secret == s.masterKey(t) {
+		t.Fatalf("secrets: got %q described as the origin secret, want one other than the master key", secret)
+	}
+	gen := props(s.resources[secret])["GenerateSecretString"]
+	if want := map[string]any{"ExcludePunctuation": true, "PasswordLength": float64(32)}; !reflect.DeepEqual(gen, want) {
+		t.Errorf("origin secret GenerateSecretString: got %v, want %v", gen, want)
+	}
+	// {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret}, ":SecretString:::}}"]]}
+	isReference := func(v any) bool {
+		m, _ := v.(map[string]any)
+		j, _ := m["Fn::Join"].([]any)
+		if len(j) != 2 {
+			return false
+		}
+		parts := anys(j[1])
+		if len(parts) != 3 {
+			return false
+		}
+		end, _ := parts[2].(string)
+		return parts[0] == "{{resolve:secretsmanager:" && ref(parts[1]) == secret && strings.HasPrefix(end, ":SecretString:")
+	}
+
+	cfg := props(s.resources[s.the(t, "AWS::CloudFront::Distribution")])["DistributionConfig"].(map[string]any)
+	api := anys(cfg["CacheBehaviors"])[0].(map[string]any)
+	if got := api["OriginRequestPolicyId"]; got != "b689b0a8-53d0-40ab-baf2-68738e2966ac" {
+		t.Errorf("/v1/* OriginRequestPolicyId: got %v, want AllViewerExceptHostHeader's", got)
+	}
+	if ids := s.ofType("AWS::CloudFront::OriginRequestPolicy"); len(ids) != 0 {
+		t.Errorf("origin request policies: got %v, want none of the stack's own", ids)
+	}
+	for _, o := range anys(cfg["Origins"]) {
+		o := o.(map[string]any)
+		headers := anys(o["OriginCustomHeaders"])
+		if o["Id"] != api["TargetOriginId"] {
+			if len(headers) != 0 {
+				t.Errorf("origin %v: got custom headers %v, want none (only the API's origin)", o["Id"], headers)
+			}
+			continue
+		}
+		if len(headers) != 1 {
+			t.Fatalf("/v1/* origin custom headers: got %v, want one", headers)
+		}
+		h := headers[0].(map[string]any)
+		if h["HeaderName"] != OriginVerifyHeader || !isReference(h["HeaderValue"]) {
+			t.Errorf("/v1/* origin custom header: got %v, want %s with a dynamic reference to the origin secret", h, OriginVerifyHeader)
+		}
+	}
+
+	routeFns := map[string]bool{DefaultRouteFunction: true}
+	for _, r := range catalog.Routes() {
+		routeFns[r.Function] = true
+	}
+	for name, id := range s.functionsByName(t) {
+		env, _ := props(s.resources[id])["Environment"].(map[string]any)
+		v, ok := env["Variables"].(map[string]any)[OriginVerifyEnv]
+		switch {
+		case routeFns[name] && !isReference(v):
+			t.Errorf("%s %s: got %v, want a dynamic reference to the origin secret", name, OriginVerifyEnv, v)
+		case !routeFns[name] && ok:
+			t.Errorf("%s %s: got %v, want none (it serves no route)", name, OriginVerifyEnv, v)
+		}
+	}
+}
+
+// masterKey returns the logical id of the master-key secret, the one of the
+// stack's two secrets that is not the origin secret (newWeb).
+func (s synthed) masterKey(t *testing.T) string {
+	t.Helper()
+	var ids []string
+	for _, id := range s.ofType("AWS::SecretsManager::Secret") {
+		if d, _ := props(s.resources[id])["Description"].(string); strings.HasPrefix(d, "Latchkey master key") {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("master-key secrets: got %v, want one", ids)
+	}
+	return ids[0]
 }
 
 // The response headers policy adds the headers web.Handler sets under

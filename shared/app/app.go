@@ -58,6 +58,13 @@ type Config struct {
 	EmailSendRate, SMSSendRate float64
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel slog.Level
+	// OriginVerify is the secret that the stack's CloudFront distribution
+	// sends to the API in httpapi.OriginVerifyHeader (ORIGIN_VERIFY, which
+	// the stack resolves from its OriginVerify secret at deploy time):
+	// requests carrying it give their caller's address from
+	// CloudFront-Viewer-Address (httpapi.SourceAddress). Empty (locally),
+	// the address is always API Gateway's. Never logged.
+	OriginVerify string
 }
 
 // ConfigFromEnv reads Config. It fails when neither SECRET_ARN nor
@@ -74,6 +81,7 @@ func ConfigFromEnv() (Config, error) {
 		SMSSenderID:      os.Getenv("SMS_SENDER_ID"),
 		ConfigurationSet: os.Getenv("CONFIGURATION_SET"),
 		PublicBaseURL:    os.Getenv("PUBLIC_BASE_URL"),
+		OriginVerify:     os.Getenv("ORIGIN_VERIFY"),
 	}
 	if c.TableName == "" {
 		c.TableName = schema.DefaultTableName
@@ -213,7 +221,13 @@ func (e *Env) Tokens() *token.Issuer {
 }
 
 // Server returns the HTTP server of the function: its endpoints among eps,
-// authenticating bearer tokens of tokens against users.
+// authenticating bearer tokens of tokens against users, and trusting
+// CloudFront-Viewer-Address on requests that carry Config.OriginVerify.
 func (e *Env) Server(function string, eps []httpapi.Endpoint, tokens *token.Issuer, users token.Users) (*httpapi.Server, error) {
-	return httpapi.NewServer(function, eps, &token.Auth{Tokens: tokens, Users: users}, e.Logger)
+	s, err := httpapi.NewServer(function, eps, &token.Auth{Tokens: tokens, Users: users}, e.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.OriginVerify = e.Config.OriginVerify
+	return s, nil
 }

@@ -10,6 +10,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -180,7 +182,11 @@ type Server struct {
 	Endpoints []Endpoint
 	Auth      Authenticator
 	Logger    *slog.Logger
-	table     []routes.Route
+	// OriginVerify is the secret that the stack's CloudFront distribution
+	// sends in OriginVerifyHeader (app.Config.OriginVerify); empty, the
+	// caller's address is always API Gateway's sourceIp (SourceAddress).
+	OriginVerify string
+	table        []routes.Route
 }
 
 // NewServer returns the server of the named function: the endpoints of eps
@@ -256,7 +262,7 @@ func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}
 	log := s.Logger.With("request_id", reqID)
 	ctx = reqctx.WithLogger(reqctx.WithRequestID(ctx, reqID), log)
-	ctx = reqctx.WithSourceIP(ctx, ev.RequestContext.HTTP.SourceIP)
+	ctx = reqctx.WithSourceIP(ctx, SourceAddress(ev, s.OriginVerify))
 
 	res, route, cause := s.serve(ctx, ev)
 	err := Classify(cause)
@@ -274,6 +280,79 @@ func (s *Server) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}
 	log.InfoContext(ctx, "request", attrs...)
 	return out, nil
+}
+
+// Headers of requests that come through the stack's CloudFront distribution
+// (infra/web.go), lower case as payload 2.0 events carry them.
+const (
+	// OriginVerifyHeader carries the origin secret, which the distribution
+	// adds to every request it sends to the API.
+	OriginVerifyHeader = "x-latchkey-origin-verify"
+	// ViewerAddressHeader is CloudFront's CloudFront-Viewer-Address: the
+	// viewer's address and source port, "198.51.100.10:46532", an IPv6
+	// address unbracketed before its port ("2001:db8::1:46532").
+	ViewerAddressHeader = "cloudfront-viewer-address"
+)
+
+// SourceAddress returns the caller's address that per-source limits count
+// (reqctx.SourceIP): API Gateway's sourceIp, which for a call through
+// CloudFront is an edge server's, unless the request proves that it came
+// through the stack's distribution. It does when originVerify is not empty
+// and OriginVerifyHeader equals it (compared in constant time); the address
+// is then ViewerAddressHeader's, without its port, when it holds a valid
+// address and port. Anybody can send a CloudFront-Viewer-Address header to
+// the API's own URL: without the secret it is ignored, and a malformed one
+// falls back to sourceIp too.
+func SourceAddress(ev events.APIGatewayV2HTTPRequest, originVerify string) string {
+	source := ev.RequestContext.HTTP.SourceIP
+	if originVerify == "" {
+		return source
+	}
+	got := header(ev.Headers, OriginVerifyHeader)
+	if subtle.ConstantTimeCompare([]byte(got), []byte(originVerify)) != 1 {
+		return source
+	}
+	if ip, ok := viewerIP(header(ev.Headers, ViewerAddressHeader)); ok {
+		return ip.String()
+	}
+	return source
+}
+
+// header returns the event header name (lower case), by case-insensitive
+// name when the event does not carry it lower-cased (a hand-made event).
+func header(h map[string]string, name string) string {
+	if v, ok := h[name]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// viewerIP parses a CloudFront-Viewer-Address value, "ip:port": the port
+// follows the last colon, and the address before it may be IPv6, bracketed
+// or not. It refuses an empty or non-numeric port, a zone and anything
+// netip does not parse (a list joined by commas included).
+func viewerIP(v string) (netip.Addr, bool) {
+	i := strings.LastIndexByte(v, ':')
+	if i < 0 {
+		return netip.Addr{}, false
+	}
+	host, port := v[:i], v[i+1:]
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return netip.Addr{}, false
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
 }
 
 func (s *Server) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (Response, string, error) {
