@@ -40,13 +40,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/latchkey/latchkey/shared/app"
-	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
-	"github.com/latchkey/latchkey/shared/secrets"
-	"github.com/latchkey/latchkey/shared/ses"
-	"github.com/latchkey/latchkey/shared/sns"
 	"github.com/latchkey/latchkey/shared/system"
 )
 
@@ -217,29 +213,12 @@ func start(ctx context.Context, progress func(string, ...any)) (b *bench, err er
 		return nil, err
 	}
 	b.stops = append(b.stops, func() error { svc.Stop(); return nil })
-	ddbEndpoint, sesEndpoint, box := svc.DynamoEndpoint, svc.SESEndpoint, svc.Outbox
-	cfg, err := awscfg.Load(ctx, ddbEndpoint)
-	if err != nil {
+	c := app.Config{TableName: fmt.Sprintf("latchkey-expirybench-%d", time.Now().UnixNano()), SenderEmail: "no-reply@latchkey.local",
+		DynamoEndpoint: svc.DynamoEndpoint, SESEndpoint: svc.SESEndpoint, SNSEndpoint: svc.Outbox.Endpoint()}
+	if b.deps, err = system.NewFresh(ctx, c, slog.New(slog.NewJSONHandler(io.Discard, nil)), b.counter.Attach); err != nil {
 		return nil, err
 	}
-	table := fmt.Sprintf("latchkey-expirybench-%d", time.Now().UnixNano())
-	db := dynamo.NewClientFrom(cfg, ddbEndpoint, b.counter.Attach)
-	if err := dynamo.CreateTable(ctx, db, table); err != nil {
-		return nil, fmt.Errorf("create table: %w", err)
-	}
-	master, err := secrets.GenerateMasterKey()
-	if err != nil {
-		return nil, err
-	}
-	keys, err := secrets.Derive(master)
-	if err != nil {
-		return nil, err
-	}
-	const sender = "no-reply@latchkey.local"
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	b.store = dynamo.New(db, table, time.Now)
-	b.deps = system.Build(app.Config{TableName: table, SenderEmail: sender}, logger, time.Now, keys, b.store,
-		ses.New(ses.NewClientFrom(cfg, sesEndpoint), sender), sns.New(sns.NewClientFrom(cfg, box.Endpoint()), ""))
+	b.store = b.deps.Store
 	return b, nil
 }
 

@@ -59,14 +59,9 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/shared/app"
-	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/catalog"
 	"github.com/latchkey/latchkey/shared/devstack"
-	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/routes"
-	"github.com/latchkey/latchkey/shared/secrets"
-	"github.com/latchkey/latchkey/shared/ses"
-	"github.com/latchkey/latchkey/shared/sns"
 	"github.com/latchkey/latchkey/shared/system"
 )
 
@@ -168,31 +163,14 @@ func start(ctx context.Context, progress func(string, ...any)) (b *bench, err er
 		return nil, err
 	}
 	b.stops = append(b.stops, func() error { svc.Stop(); return nil })
-	ddbEndpoint, sesEndpoint, box := svc.DynamoEndpoint, svc.SESEndpoint, svc.Outbox
-	cfg, err := awscfg.Load(ctx, ddbEndpoint)
-	if err != nil {
-		return nil, err
-	}
-	table := fmt.Sprintf("latchkey-loadbench-%d", time.Now().UnixNano())
-	db := dynamo.NewClientFrom(cfg, ddbEndpoint)
-	if err := dynamo.CreateTable(ctx, db, table); err != nil {
-		return nil, fmt.Errorf("create table: %w", err)
-	}
-	master, err := secrets.GenerateMasterKey()
-	if err != nil {
-		return nil, err
-	}
-	keys, err := secrets.Derive(master)
-	if err != nil {
-		return nil, err
-	}
-	const sender = "no-reply@latchkey.local"
+	c := app.Config{TableName: fmt.Sprintf("latchkey-loadbench-%d", time.Now().UnixNano()), SenderEmail: "no-reply@latchkey.local",
+		PublicBaseURL: "http://localhost:8080", DynamoEndpoint: svc.DynamoEndpoint, SESEndpoint: svc.SESEndpoint, SNSEndpoint: svc.Outbox.Endpoint()}
 	// Only errors are logged: the 5xx answers' causes, to stderr, the first
 	// few of them.
 	logger := slog.New(slog.NewTextHandler(&firstLines{w: os.Stderr, left: 20}, &slog.HandlerOptions{Level: slog.LevelError}))
-	c := app.Config{TableName: table, SenderEmail: sender, PublicBaseURL: "http://localhost:8080"}
-	mailer, sms := ses.New(ses.NewClientFrom(cfg, sesEndpoint), sender), sns.New(sns.NewClientFrom(cfg, box.Endpoint()), "")
-	b.deps = system.Build(c, logger, time.Now, keys, dynamo.New(db, table, time.Now), mailer, sms)
+	if b.deps, err = system.NewFresh(ctx, c, logger); err != nil {
+		return nil, err
+	}
 	gw, err := b.deps.Gateway()
 	if err != nil {
 		return nil, err

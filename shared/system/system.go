@@ -7,9 +7,11 @@ package system
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/catalog"
@@ -71,6 +73,33 @@ func NewDeps(ctx context.Context, c app.Config, logger *slog.Logger) (*Deps, err
 		return nil, err
 	}
 	return Build(c, logger, time.Now, keys, dynamo.New(dynamo.NewClientFrom(cfg, c.DynamoEndpoint), c.TableName, time.Now),
+		ses.New(ses.NewClientFrom(cfg, c.SESEndpoint), c.SenderEmail), sns.New(sns.NewClientFrom(cfg, c.SNSEndpoint), c.SMSSenderID)), nil
+}
+
+// NewFresh creates table c.TableName at c's endpoints (DynamoDB Local, the
+// SES emulator, the SMS outbox), generates a master key held in memory
+// only, and builds the services on it with the real clock: what a local
+// command that needs a system of its own starts with (cmd/expirybench,
+// cmd/loadbench). dbOpts go to the DynamoDB client, such as a
+// CallCounter's Attach.
+func NewFresh(ctx context.Context, c app.Config, logger *slog.Logger, dbOpts ...func(*dynamodb.Options)) (*Deps, error) {
+	cfg, err := awscfg.Load(ctx, c.DynamoEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	db := dynamo.NewClientFrom(cfg, c.DynamoEndpoint, dbOpts...)
+	if err := dynamo.CreateTable(ctx, db, c.TableName); err != nil {
+		return nil, fmt.Errorf("create table: %w", err)
+	}
+	master, err := secrets.GenerateMasterKey()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := secrets.Derive(master)
+	if err != nil {
+		return nil, err
+	}
+	return Build(c, logger, time.Now, keys, dynamo.New(db, c.TableName, time.Now),
 		ses.New(ses.NewClientFrom(cfg, c.SESEndpoint), c.SenderEmail), sns.New(sns.NewClientFrom(cfg, c.SNSEndpoint), c.SMSSenderID)), nil
 }
 
