@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -134,8 +135,20 @@ func portFree(port int) bool {
 	return true
 }
 
-// FreePort returns a TCP port that is free on 127.0.0.1 now.
+// FreePort returns a TCP port that is free on 127.0.0.1 now, for a child
+// process to listen on. It is chosen below the kernel's ephemeral range, so
+// the outgoing connections of other processes (which take their local ports
+// from that range) cannot take it between this check and the child's bind;
+// a listener of another process still can, which is why the services started
+// here are started again on a new port when their bind fails (startOnPort).
 func FreePort() (int, error) {
+	low := ephemeralLow()
+	for i := 0; i < 100; i++ {
+		port := minChildPort + rand.IntN(low-minChildPort)
+		if portFree(port) {
+			return port, nil
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -143,6 +156,61 @@ func FreePort() (int, error) {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
+
+// minChildPort is the lowest port FreePort picks: above the ports people
+// usually run services on (8000-8080, 9000…).
+const minChildPort = 20000
+
+// ephemeralLow is the start of the kernel's ephemeral port range (Linux
+// /proc/sys/net/ipv4/ip_local_port_range), 32768 where it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		var low, high int
+		if _, err := fmt.Sscan(string(b), &low, &high); err == nil && low > minChildPort+1000 {
+			return low
+		}
+	}
+	return 32768
+}
+
+// errPortTaken: the child process could not bind its port.
+var errPortTaken = errors.New("port already in use")
+
+// bindFailed reports whether a child's output says its listen failed because
+// the address was taken: Java's BindException, Node's EADDRINUSE, or
+// aws-ses-v2-local's own line (it asks its server for the address it bound,
+// and there is none when the listen failed).
+func bindFailed(out string) bool {
+	for _, s := range []string{"Address already in use", "EADDRINUSE", "Server does not have an address"} {
+		if strings.Contains(out, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// startOnPort starts the command mk gives for port; when the port was picked
+// here (not asked for) and the child loses it to another process before it
+// binds, it starts again on a new port, up to five times.
+func startOnPort(ctx context.Context, name string, port int, picked bool, mk func(port int) *exec.Cmd, log io.Writer, ready func(endpoint string) bool) (*Process, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := start(ctx, name, port, mk(port), log, ready)
+		if err == nil || !picked || !errors.Is(err, errPortTaken) || attempt == 5 {
+			return p, err
+		}
+		if port, err = pickPort(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// probe asks a starting service whether it is ready. Its timeout matters: a
+// port lost to another process may accept and never answer.
+var probe = &http.Client{Timeout: 2 * time.Second}
+
+// pickPort is FreePort; the tests replace it to lose a race on purpose.
+var pickPort = FreePort
 
 // start runs cmd in its own process group and waits until ready succeeds.
 func start(ctx context.Context, name string, port int, cmd *exec.Cmd, log io.Writer, ready func(endpoint string) bool) (*Process, error) {
@@ -167,6 +235,9 @@ func start(ctx context.Context, name string, port int, cmd *exec.Cmd, log io.Wri
 		}
 		select {
 		case <-p.done:
+			if bindFailed(p.out.String()) {
+				return nil, fmt.Errorf("%s: port %d: %w", name, port, errPortTaken)
+			}
 			return nil, fmt.Errorf("%s exited before it was ready:\n%s", name, tail(p.out.String()))
 		case <-ctx.Done():
 			_ = p.Stop()
@@ -175,6 +246,11 @@ func start(ctx context.Context, name string, port int, cmd *exec.Cmd, log io.Wri
 			_ = p.Stop()
 			return nil, fmt.Errorf("%s was not ready after 90 s:\n%s", name, tail(p.out.String()))
 		case <-tick.C:
+			// DynamoDB Local's JVM stays up after its listener fails to bind.
+			if bindFailed(p.out.String()) {
+				_ = p.Stop()
+				return nil, fmt.Errorf("%s: port %d: %w", name, port, errPortTaken)
+			}
 		}
 	}
 }
@@ -203,33 +279,44 @@ func StartDynamoLocal(ctx context.Context, o DynamoOptions) (*Process, error) {
 	if _, err := os.Stat(jar); err != nil {
 		return nil, fmt.Errorf("DynamoDB Local is not installed (%s missing): run `make tools`", jar)
 	}
-	if o.Port == 0 {
-		if o.Port, err = FreePort(); err != nil {
+	picked := o.Port == 0
+	if picked {
+		if o.Port, err = pickPort(); err != nil {
 			return nil, err
 		}
 	} else if !portFree(o.Port) {
 		return nil, fmt.Errorf("port %d is in use: stop what is using it, or set DYNAMODB_ENDPOINT to a DynamoDB already running there", o.Port)
 	}
-	args := []string{"-Xmx512m", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", jar, "-port", fmt.Sprint(o.Port), "-sharedDb"}
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 			return nil, err
 		}
-		args = append(args, "-dbPath", o.DataDir)
-	} else {
-		args = append(args, "-inMemory")
 	}
-	cmd := exec.Command(java, args...)
-	cmd.Dir = dir
-	return start(ctx, "DynamoDB Local", o.Port, cmd, o.Log, func(endpoint string) bool {
-		// DynamoDB Local answers any GET with a 400 once it serves requests.
-		res, err := http.Get(endpoint)
-		if err != nil {
-			return false
+	mk := func(port int) *exec.Cmd {
+		args := []string{"-Xmx512m", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", jar, "-port", fmt.Sprint(port), "-sharedDb"}
+		if o.DataDir != "" {
+			args = append(args, "-dbPath", o.DataDir)
+		} else {
+			args = append(args, "-inMemory")
 		}
-		res.Body.Close()
-		return true
-	})
+		cmd := exec.Command(java, args...)
+		cmd.Dir = dir
+		return cmd
+	}
+	return startOnPort(ctx, "DynamoDB Local", o.Port, picked, mk, o.Log, isDynamoDB)
+}
+
+// isDynamoDB reports whether endpoint is a DynamoDB that serves requests: it
+// answers an unsigned GET with its MissingAuthenticationToken error, which
+// another server that took the port would not.
+func isDynamoDB(endpoint string) bool {
+	res, err := probe.Get(endpoint)
+	if err != nil {
+		return false
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	return res.Header.Get("x-amzn-RequestId") != "" && bytes.Contains(b, []byte("MissingAuthenticationToken"))
 }
 
 // SESOptions configure StartSESLocal.
@@ -251,16 +338,19 @@ func StartSESLocal(ctx context.Context, o SESOptions) (*Process, error) {
 	if _, err := os.Stat(cli); err != nil {
 		return nil, fmt.Errorf("the SES emulator is not installed (%s missing): run `make tools`", cli)
 	}
-	if o.Port == 0 {
-		if o.Port, err = FreePort(); err != nil {
+	picked := o.Port == 0
+	if picked {
+		if o.Port, err = pickPort(); err != nil {
 			return nil, err
 		}
 	} else if !portFree(o.Port) {
 		return nil, fmt.Errorf("port %d is in use: stop what is using it, or set SES_ENDPOINT to an SES emulator already running there", o.Port)
 	}
-	cmd := exec.Command(node, cli, "--port", fmt.Sprint(o.Port), "--host", "127.0.0.1")
-	return start(ctx, "SES emulator", o.Port, cmd, o.Log, func(endpoint string) bool {
-		res, err := http.Get(endpoint + "/health-check")
+	mk := func(port int) *exec.Cmd {
+		return exec.Command(node, cli, "--port", fmt.Sprint(port), "--host", "127.0.0.1")
+	}
+	return startOnPort(ctx, "SES emulator", o.Port, picked, mk, o.Log, func(endpoint string) bool {
+		res, err := probe.Get(endpoint + "/health-check")
 		if err != nil {
 			return false
 		}
