@@ -9,7 +9,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
@@ -96,7 +98,11 @@ func (p *StreamPoller) Poll(ctx context.Context) (int, error) {
 		if len(out.Records) > 0 {
 			ev := events.DynamoDBEvent{}
 			for _, r := range out.Records {
-				ev.Records = append(ev.Records, streamRecord(r))
+				rec, err := streamRecord(r)
+				if err != nil {
+					return handed, err
+				}
+				ev.Records = append(ev.Records, rec)
 			}
 			if err := p.Handle(ctx, ev); err != nil {
 				return handed, err // the shard stays where it was: handed again next time
@@ -109,54 +115,62 @@ func (p *StreamPoller) Poll(ctx context.Context) (int, error) {
 }
 
 // streamRecord is r as Lambda delivers it.
-func streamRecord(r types.Record) events.DynamoDBEventRecord {
+func streamRecord(r types.Record) (events.DynamoDBEventRecord, error) {
 	out := events.DynamoDBEventRecord{EventName: string(r.EventName), EventSource: aws.ToString(r.EventSource),
 		EventID: aws.ToString(r.EventID), AWSRegion: aws.ToString(r.AwsRegion)}
 	if d := r.Dynamodb; d != nil {
-		out.Change = events.DynamoDBStreamRecord{
-			Keys: streamImage(d.Keys), NewImage: streamImage(d.NewImage), OldImage: streamImage(d.OldImage),
-			SequenceNumber: aws.ToString(d.SequenceNumber), StreamViewType: string(d.StreamViewType),
+		out.Change = events.DynamoDBStreamRecord{SequenceNumber: aws.ToString(d.SequenceNumber), StreamViewType: string(d.StreamViewType)}
+		for _, img := range []struct {
+			from map[string]types.AttributeValue
+			to   *map[string]events.DynamoDBAttributeValue
+		}{{d.Keys, &out.Change.Keys}, {d.NewImage, &out.Change.NewImage}, {d.OldImage, &out.Change.OldImage}} {
+			if img.from == nil {
+				continue
+			}
+			item, err := attributevalue.FromDynamoDBStreamsMap(img.from)
+			if err != nil {
+				return out, fmt.Errorf("stream record %s: %w", out.EventID, err)
+			}
+			*img.to = StreamImage(item)
 		}
 	}
-	return out
+	return out, nil
 }
 
-func streamImage(img map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	if img == nil {
-		return nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(img))
-	for k, v := range img {
+// StreamImage is a table item as a stream record delivered by Lambda
+// carries it (its Keys, NewImage or OldImage).
+func StreamImage(item map[string]ddbtypes.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	out := make(map[string]events.DynamoDBAttributeValue, len(item))
+	for k, v := range item {
 		out[k] = streamValue(v)
 	}
 	return out
 }
 
-// streamValue converts an attribute value of the Streams API to Lambda's.
-func streamValue(v types.AttributeValue) events.DynamoDBAttributeValue {
+func streamValue(v ddbtypes.AttributeValue) events.DynamoDBAttributeValue {
 	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
+	case *ddbtypes.AttributeValueMemberS:
 		return events.NewStringAttribute(v.Value)
-	case *types.AttributeValueMemberN:
+	case *ddbtypes.AttributeValueMemberN:
 		return events.NewNumberAttribute(v.Value)
-	case *types.AttributeValueMemberB:
+	case *ddbtypes.AttributeValueMemberB:
 		return events.NewBinaryAttribute(v.Value)
-	case *types.AttributeValueMemberBOOL:
+	case *ddbtypes.AttributeValueMemberBOOL:
 		return events.NewBooleanAttribute(v.Value)
-	case *types.AttributeValueMemberSS:
+	case *ddbtypes.AttributeValueMemberSS:
 		return events.NewStringSetAttribute(v.Value)
-	case *types.AttributeValueMemberNS:
+	case *ddbtypes.AttributeValueMemberNS:
 		return events.NewNumberSetAttribute(v.Value)
-	case *types.AttributeValueMemberBS:
+	case *ddbtypes.AttributeValueMemberBS:
 		return events.NewBinarySetAttribute(v.Value)
-	case *types.AttributeValueMemberL:
+	case *ddbtypes.AttributeValueMemberL:
 		l := make([]events.DynamoDBAttributeValue, len(v.Value))
 		for i, x := range v.Value {
 			l[i] = streamValue(x)
 		}
 		return events.NewListAttribute(l)
-	case *types.AttributeValueMemberM:
-		return events.NewMapAttribute(streamImage(v.Value))
+	case *ddbtypes.AttributeValueMemberM:
+		return events.NewMapAttribute(StreamImage(v.Value))
 	}
 	return events.NewNullAttribute()
 }

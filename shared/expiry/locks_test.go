@@ -39,10 +39,7 @@ func (f *fixture) lockRecords(tn *latchkey.Tenant, all bool) []events.DynamoDBEv
 	}
 	var recs []events.DynamoDBEventRecord
 	for _, item := range out.Items {
-		img := map[string]events.DynamoDBAttributeValue{}
-		for k, v := range item {
-			img[k] = streamValue(f.t, v)
-		}
+		img := devstack.StreamImage(item)
 		r := events.DynamoDBEventRecord{EventName: "INSERT", EventSource: "aws:dynamodb",
 			Change: events.DynamoDBStreamRecord{NewImage: img, StreamViewType: "NEW_IMAGE"}}
 		if all || matchesAny(f.t, r) {
@@ -50,36 +47,6 @@ func (f *fixture) lockRecords(tn *latchkey.Tenant, all bool) []events.DynamoDBEv
 		}
 	}
 	return recs
-}
-
-// streamValue is v as a stream record carries it.
-func streamValue(t *testing.T, v types.AttributeValue) events.DynamoDBAttributeValue {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return events.NewStringAttribute(v.Value)
-	case *types.AttributeValueMemberN:
-		return events.NewNumberAttribute(v.Value)
-	case *types.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(v.Value)
-	case *types.AttributeValueMemberNULL:
-		return events.NewNullAttribute()
-	case *types.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(v.Value)
-	case *types.AttributeValueMemberL:
-		var l []events.DynamoDBAttributeValue
-		for _, x := range v.Value {
-			l = append(l, streamValue(t, x))
-		}
-		return events.NewListAttribute(l)
-	case *types.AttributeValueMemberM:
-		m := map[string]events.DynamoDBAttributeValue{}
-		for k, x := range v.Value {
-			m[k] = streamValue(t, x)
-		}
-		return events.NewMapAttribute(m)
-	}
-	t.Fatalf("attribute type %T: not in an audit item", v)
-	return events.DynamoDBAttributeValue{}
 }
 
 // matchesAny applies expiry.LockStreamFilters to r as Lambda does for the
