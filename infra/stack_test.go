@@ -814,12 +814,7 @@ func TestLatchkeyStack_ExpiryNotifierSchedule(t *testing.T) {
 			"FunctionName": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
 		})
 	})
-	var f routes.Function
-	for _, c := range catalog.Functions() {
-		if c.Name == expiry.FnExpiryNotifier {
-			f = c
-		}
-	}
+	f := declared(t, expiry.FnExpiryNotifier)
 	if want := (routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true}); f.Needs != want {
 		t.Errorf("needs: got %+v, want %+v", f.Needs, want)
 	}
@@ -1114,12 +1109,7 @@ func TestLatchkeyStack_LockNotifierStream(t *testing.T) {
 	if want := []string{string(latchkey.ActionSignIn), string(latchkey.ActionUserLock)}; !reflect.DeepEqual(actions, want) {
 		t.Errorf("filtered actions: got %v, want %v", actions, want)
 	}
-	var f routes.Function
-	for _, c := range catalog.Functions() {
-		if c.Name == expiry.FnLockNotifier {
-			f = c
-		}
-	}
+	f := declared(t, expiry.FnLockNotifier)
 	if want := (routes.Needs{TableRead: true, TableWrite: true, Secret: true, Email: true, SMS: true}); f.Needs != want {
 		t.Errorf("needs: got %+v, want %+v", f.Needs, want)
 	}
@@ -1177,12 +1167,7 @@ func TestLatchkeyStack_DeliveryEvents(t *testing.T) {
 		})
 	})
 
-	var f routes.Function
-	for _, c := range catalog.Functions() {
-		if c.Name == expiry.FnDeliveryEvents {
-			f = c
-		}
-	}
+	f := declared(t, expiry.FnDeliveryEvents)
 	if want := (routes.Needs{TableRead: true, TableWrite: true}); f.Needs != want || !f.SESEvents {
 		t.Errorf("declaration: got needs %+v, SES events %v, want %+v and SES events", f.Needs, f.SESEvents, want)
 	}
@@ -1474,4 +1459,16 @@ func TestCDKJSON_RecommendedFeatureFlags(t *testing.T) {
 			t.Errorf("cdk.json %s: got %v, want %v (aws-cdk-lib %s)", flag, got, want, v)
 		}
 	}
+}
+
+// declared is the route table's declaration of function name.
+func declared(t *testing.T, name string) routes.Function {
+	t.Helper()
+	for _, f := range catalog.Functions() {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("function %s is not in the route table", name)
+	return routes.Function{}
 }

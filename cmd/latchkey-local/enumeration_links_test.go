@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strings"
@@ -88,19 +87,7 @@ func (c *movingClock) Advance(d time.Duration) {
 // expiries.
 func newLocalAt(t *testing.T, c *movingClock) *local {
 	t.Helper()
-	d := testenv.NewDeps(t, c.Now)
-	d.Passwords.ResetFloor = -1
-	gw, err := d.Gateway()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(gw)
-	t.Cleanup(ts.Close)
-	id, err := secure.NewID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &local{t: t, url: ts.URL, deps: d, id: "k" + id[:10]}
+	return startLocal(t, c.Now, "k")
 }
 
 // linkToken returns the token of the newest e-mail to address to holding a

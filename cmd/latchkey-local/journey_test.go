@@ -36,7 +36,14 @@ type local struct {
 
 func newLocal(t *testing.T) *local {
 	t.Helper()
-	d := testenv.NewDeps(t, time.Now)
+	return startLocal(t, time.Now, "j")
+}
+
+// startLocal serves the whole local API on the clock now, with the test's
+// addresses and names marked by prefix.
+func startLocal(t *testing.T, now latchkey.Clock, prefix string) *local {
+	t.Helper()
+	d := testenv.NewDeps(t, now)
 	d.Passwords.ResetFloor = -1
 	gw, err := d.Gateway()
 	if err != nil {
@@ -48,7 +55,7 @@ func newLocal(t *testing.T) *local {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &local{t: t, url: ts.URL, deps: d, id: "j" + id[:10]}
+	return &local{t: t, url: ts.URL, deps: d, id: prefix + id[:10]}
 }
 
 func (l *local) email(name string) string { return fmt.Sprintf("%s@%s.latchkey.test", name, l.id) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -167,31 +166,7 @@ func (e *faultEnv) email(name string) string { return name + "@" + e.tn.ID + ".l
 // token tok ("" for none) and the headers given as name, value pairs.
 func (e *faultEnv) call(method, path, tok, body string, headers ...string) testenv.Reply {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.api+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	out := testenv.Reply{Status: res.StatusCode, Header: res.Header, Raw: raw}
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &out.Body)
-	}
-	return out
+	return testenv.Call(e.t, method, e.api+path, tok, body, headers...)
 }
 
 // items reads the whole table through a healthy client (not the proxy).

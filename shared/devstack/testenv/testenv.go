@@ -421,8 +421,9 @@ func (r Reply) Message() string {
 }
 
 // Call sends a JSON request (body "" for none) to url with the bearer token
-// tok ("" for none) and returns the answer.
-func Call(t testing.TB, method, url, tok, body string) Reply {
+// tok ("" for none) and the headers given as name, value pairs, and returns
+// the answer.
+func Call(t testing.TB, method, url, tok, body string, headers ...string) Reply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -431,6 +432,9 @@ func Call(t testing.TB, method, url, tok, body string) Reply {
 	req.Header.Set("Content-Type", "application/json")
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
