@@ -231,7 +231,7 @@ func (s *latchkeyStack) newWeb(cfg Config, routeFns map[string]awsapigatewayv2.H
 // OriginVerifyHeader is the header in which the distribution sends the
 // origin secret to the API (httpapi.OriginVerifyHeader, which payload 2.0
 // events carry lower-cased); OriginVerifyEnv is the route functions'
-// variable holding it (app.Config.OriginVerify).
+// variable holding it (config.Config.OriginVerify).
 const (
 	OriginVerifyHeader = "X-Latchkey-Origin-Verify"
 	OriginVerifyEnv    = "ORIGIN_VERIFY"

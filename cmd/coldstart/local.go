@@ -13,8 +13,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/system"
@@ -104,7 +104,7 @@ func StartLocal(ctx context.Context, root, dir string, progress func(string)) (l
 	}
 	// The functions create the secrets file on first use; the harness
 	// creates it first, to issue the tokens the sample events need.
-	c := app.Config{
+	c := config.Config{
 		TableName:      tableName,
 		DynamoEndpoint: ddb.Endpoint(),
 		SESEndpoint:    ses.Endpoint(),

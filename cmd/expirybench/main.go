@@ -39,7 +39,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -213,7 +213,7 @@ func start(ctx context.Context, progress func(string, ...any)) (b *bench, err er
 		return nil, err
 	}
 	b.stops = append(b.stops, func() error { svc.Stop(); return nil })
-	c := app.Config{TableName: fmt.Sprintf("latchkey-expirybench-%d", time.Now().UnixNano()), SenderEmail: "no-reply@latchkey.local",
+	c := config.Config{TableName: fmt.Sprintf("latchkey-expirybench-%d", time.Now().UnixNano()), SenderEmail: "no-reply@latchkey.local",
 		DynamoEndpoint: svc.DynamoEndpoint, SESEndpoint: svc.SESEndpoint, SNSEndpoint: svc.Outbox.Endpoint()}
 	if b.deps, err = system.NewFresh(ctx, c, slog.New(slog.NewJSONHandler(io.Discard, nil)), b.counter.Attach); err != nil {
 		return nil, err

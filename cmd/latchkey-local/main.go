@@ -28,8 +28,8 @@ import (
 	"time"
 	_ "time/tzdata" // tenant time zones are checked by name, as in the admin function
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/expiry"
@@ -193,7 +193,7 @@ func startStack(ctx context.Context, reuse bool, log io.Writer) (*stack, error) 
 }
 
 func newDeps(ctx context.Context, log io.Writer) (*system.Deps, error) {
-	c, err := app.ConfigFromEnv()
+	c, err := config.FromEnv()
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ import (
 	"text/tabwriter"
 	_ "time/tzdata" // tenant time zones are checked by name, as in the admin function
 
-	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/latchkey"
 	"github.com/latchkey/latchkey/shared/system"
 	"github.com/latchkey/latchkey/shared/useradmin"
@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errors.New("unknown command")
 	}
-	c, err := app.ConfigFromEnv()
+	c, err := config.FromEnv()
 	if err != nil {
 		return err
 	}

@@ -58,8 +58,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/catalog"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/routes"
 	"github.com/latchkey/latchkey/shared/system"
@@ -163,7 +163,7 @@ func start(ctx context.Context, progress func(string, ...any)) (b *bench, err er
 		return nil, err
 	}
 	b.stops = append(b.stops, func() error { svc.Stop(); return nil })
-	c := app.Config{TableName: fmt.Sprintf("latchkey-loadbench-%d", time.Now().UnixNano()), SenderEmail: "no-reply@latchkey.local",
+	c := config.Config{TableName: fmt.Sprintf("latchkey-loadbench-%d", time.Now().UnixNano()), SenderEmail: "no-reply@latchkey.local",
 		PublicBaseURL: "http://localhost:8080", DynamoEndpoint: svc.DynamoEndpoint, SESEndpoint: svc.SESEndpoint, SNSEndpoint: svc.Outbox.Endpoint()}
 	// Only errors are logged: the 5xx answers' causes, to stderr, the first
 	// few of them.

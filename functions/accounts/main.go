@@ -13,13 +13,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/phone"
 	"github.com/latchkey/latchkey/shared/pinverify"
 )
 
 func main() {
-	env := app.Must(app.Load(context.Background(), pinverify.FnAccounts))
+	env := config.Must(app.Load(context.Background(), pinverify.FnAccounts))
 	store, tokens := env.Store(), env.Tokens()
 	svc := &pinverify.Service{Store: store, Now: time.Now, NormalizeMobile: phone.NormalizeE164}
-	lambda.Start(app.Must(env.Server(pinverify.FnAccounts, pinverify.Endpoints(svc), tokens, store)).Handle)
+	lambda.Start(config.Must(env.Server(pinverify.FnAccounts, pinverify.Endpoints(svc), tokens, store)).Handle)
 }

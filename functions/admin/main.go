@@ -21,16 +21,18 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/expiry"
+	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/tenancy"
 	"github.com/latchkey/latchkey/shared/tenantadmin"
 	"github.com/latchkey/latchkey/shared/useradmin"
 )
 
 func main() {
-	env := app.Must(app.Load(context.Background(), useradmin.FnAdmin))
+	env := config.Must(app.Load(context.Background(), useradmin.FnAdmin))
 	store, tokens := env.Store(), env.Tokens()
-	notifier := env.Notifier(store)
+	notifier := ses.NewNotifier(env.AWS, env.Config, store)
 	ten := &tenancy.Service{Store: store, Notify: notifier, HMACKey: env.Keys.HMACKey, Now: time.Now}
 	users := &useradmin.Service{
 		Store: store, Users: ten, Notify: notifier, HMACKey: env.Keys.HMACKey,
@@ -39,5 +41,5 @@ func main() {
 	tenantAdmin := &tenantadmin.Service{Store: store, Settings: ten, Now: time.Now}
 	endpoints := append(useradmin.Endpoints(users), tenantadmin.Endpoints(tenantAdmin)...)
 	endpoints = append(endpoints, expiry.Endpoints(&expiry.Service{Store: store})...)
-	lambda.Start(app.Must(env.Server(useradmin.FnAdmin, endpoints, tokens, store)).Handle)
+	lambda.Start(config.Must(env.Server(useradmin.FnAdmin, endpoints, tokens, store)).Handle)
 }

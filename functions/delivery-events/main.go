@@ -14,15 +14,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/expiry"
 	"github.com/latchkey/latchkey/shared/httpapi"
 )
 
 func main() {
-	c := app.Must(app.ConfigFromEnv())
-	cfg := app.Must(app.AWSFromEnv(c))
+	c := config.Must(config.FromEnv())
+	cfg := config.Must(config.AWS(c))
 	logger := httpapi.NewLogger(os.Stdout, c.LogLevel).With("function", expiry.FnDeliveryEvents)
 	store := dynamo.New(dynamo.NewClientFrom(cfg, c.DynamoEndpoint), c.TableName, time.Now)
 	svc := &expiry.Service{Store: store, Now: time.Now, Logger: logger}

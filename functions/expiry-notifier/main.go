@@ -15,14 +15,16 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/expiry"
+	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/sns"
 )
 
 func main() {
-	env := app.Must(app.Load(context.Background(), expiry.FnExpiryNotifier))
+	env := config.Must(app.Load(context.Background(), expiry.FnExpiryNotifier))
 	store := env.Store()
-	n := env.Notifier(store)
+	n := ses.NewNotifier(env.AWS, env.Config, store)
 	n.SMS = sns.New(sns.NewClientFrom(env.AWS, env.Config.SNSEndpoint), env.Config.SMSSenderID)
 	svc := &expiry.Service{Store: store, Notify: n, Now: time.Now, Logger: env.Logger,
 		EmailRate: env.Config.EmailSendRate, SMSRate: env.Config.SMSSendRate}

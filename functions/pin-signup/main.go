@@ -12,14 +12,16 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/pinsignup"
+	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/tenancy"
 )
 
 func main() {
-	env := app.Must(app.Load(context.Background(), pinsignup.FnPINSignup))
+	env := config.Must(app.Load(context.Background(), pinsignup.FnPINSignup))
 	store, tokens := env.Store(), env.Tokens()
-	notifier := env.Notifier(store)
+	notifier := ses.NewNotifier(env.AWS, env.Config, store)
 	svc := &pinsignup.Service{
 		Store:   store,
 		Users:   &tenancy.Service{Store: store, Notify: notifier, HMACKey: env.Keys.HMACKey, Now: time.Now},
@@ -28,5 +30,5 @@ func main() {
 		DataKey: env.Keys.DataKey,
 		Now:     time.Now,
 	}
-	lambda.Start(app.Must(env.Server(pinsignup.FnPINSignup, pinsignup.Endpoints(svc), tokens, store)).Handle)
+	lambda.Start(config.Must(env.Server(pinsignup.FnPINSignup, pinsignup.Endpoints(svc), tokens, store)).Handle)
 }

@@ -16,20 +16,22 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/pinverify"
+	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/sns"
 	"github.com/latchkey/latchkey/shared/userpin"
 )
 
 func main() {
-	env := app.Must(app.Load(context.Background(), pinverify.FnPINVerification))
+	env := config.Must(app.Load(context.Background(), pinverify.FnPINVerification))
 	store, tokens := env.Store(), env.Tokens()
-	n := env.Notifier(store)
+	n := ses.NewNotifier(env.AWS, env.Config, store)
 	n.SMS = sns.New(sns.NewClientFrom(env.AWS, env.Config.SNSEndpoint), env.Config.SMSSenderID)
 	svc := &pinverify.Service{
 		Store: store, Notify: n, HMACKey: env.Keys.HMACKey, PublicBaseURL: env.Config.PublicBaseURL, Now: time.Now,
 	}
 	pins := &userpin.Service{Store: store, Notify: n, HMACKey: env.Keys.HMACKey, Now: time.Now}
 	endpoints := append(pinverify.Endpoints(svc), userpin.Endpoints(pins)...)
-	lambda.Start(app.Must(env.Server(pinverify.FnPINVerification, endpoints, tokens, store)).Handle)
+	lambda.Start(config.Must(env.Server(pinverify.FnPINVerification, endpoints, tokens, store)).Handle)
 }

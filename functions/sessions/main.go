@@ -11,12 +11,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/password"
+	"github.com/latchkey/latchkey/shared/ses"
 )
 
 func main() {
-	env := app.Must(app.Load(context.Background(), password.FnSessions))
+	env := config.Must(app.Load(context.Background(), password.FnSessions))
 	store, tokens := env.Store(), env.Tokens()
-	svc := &password.Service{Store: store, Notify: env.Notifier(store), Tokens: tokens, HMACKey: env.Keys.HMACKey, Now: time.Now}
-	lambda.Start(app.Must(env.Server(password.FnSessions, password.Endpoints(svc), tokens, store)).Handle)
+	svc := &password.Service{Store: store, Notify: ses.NewNotifier(env.AWS, env.Config, store), Tokens: tokens, HMACKey: env.Keys.HMACKey, Now: time.Now}
+	lambda.Start(config.Must(env.Server(password.FnSessions, password.Endpoints(svc), tokens, store)).Handle)
 }

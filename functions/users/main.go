@@ -15,19 +15,21 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/latchkey/latchkey/shared/app"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/phone"
+	"github.com/latchkey/latchkey/shared/ses"
 	"github.com/latchkey/latchkey/shared/tenancy"
 	"github.com/latchkey/latchkey/shared/useradmin"
 )
 
 func main() {
-	env := app.Must(app.Load(context.Background(), useradmin.FnUsers))
+	env := config.Must(app.Load(context.Background(), useradmin.FnUsers))
 	store, tokens := env.Store(), env.Tokens()
-	notifier := env.Notifier(store)
+	notifier := ses.NewNotifier(env.AWS, env.Config, store)
 	ten := &tenancy.Service{Store: store, Notify: notifier, HMACKey: env.Keys.HMACKey, Now: time.Now}
 	users := &useradmin.Service{
 		Store: store, Users: ten, Notify: notifier, HMACKey: env.Keys.HMACKey,
 		PublicBaseURL: env.Config.PublicBaseURL, Now: time.Now, NormalizeMobile: phone.NormalizeE164,
 	}
-	lambda.Start(app.Must(env.Server(useradmin.FnUsers, useradmin.Endpoints(users), tokens, store)).Handle)
+	lambda.Start(config.Must(env.Server(useradmin.FnUsers, useradmin.Endpoints(users), tokens, store)).Handle)
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/httpapi"
 	"github.com/latchkey/latchkey/shared/routes"
 )
@@ -17,7 +18,7 @@ func TestEnv_Server_OriginVerify(t *testing.T) {
 	eps := []httpapi.Endpoint{{Route: routes.Route{Method: "GET", Path: "/x", Function: "fn"}}}
 	for _, want := range []string{"", "Zq7mT2vKp9XwR4sLb8NcD3fHj6GyA5eU"} {
 		t.Setenv("ORIGIN_VERIFY", want)
-		c, err := ConfigFromEnv()
+		c, err := config.FromEnv()
 		if err != nil {
 			t.Fatal(err)
 		}

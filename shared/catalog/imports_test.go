@@ -27,7 +27,8 @@ func deps(t *testing.T, pkg string) []string {
 // routes it serves (its own, and one whose routes it hosts, as
 // pin-verification hosts userpin's), never the local stack, the test
 // harness, the whole-system wiring or another capability; SNS only when it
-// sends SMS; and the phone-number library (whose package init costs ~8 ms
+// sends SMS, SES only when it sends e-mail, Secrets Manager (and shared/app,
+// which loads the keys) only when it needs a key; and the phone-number library (whose package init costs ~8 ms
 // and ~5 MiB of every cold start) only in the functions that parse mobile
 // numbers, listed in parsesPhones. The CDK app reads the schema without the
 // DynamoDB SDK.
@@ -38,7 +39,7 @@ func TestFunctions_ImportGraph(t *testing.T) {
 		mod + "/shared/system", mod + "/shared/catalog", mod + "/shared/devstack", // and its gateway and testenv
 		mod + "/shared/internal/testclock", mod + "/cmd", "testing", "net/http/httptest",
 		// The SDK's config package and the credential chains it brings (a
-		// function reads its credentials from its environment: app.AWSFromEnv).
+		// function reads its credentials from its environment: config.AWS).
 		"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts",
 		"github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
 	}
@@ -80,6 +81,13 @@ func TestFunctions_ImportGraph(t *testing.T) {
 			}
 			if !f.Needs.SMS {
 				bad = append(bad, "github.com/aws/aws-sdk-go-v2/service/sns", mod+"/shared/sns")
+			}
+			if !f.Needs.Email {
+				bad = append(bad, "github.com/aws/aws-sdk-go-v2/service/sesv2", mod+"/shared/ses")
+			}
+			if !f.Needs.Secret {
+				// No key: no Secrets Manager, and none of shared/app, which loads the keys.
+				bad = append(bad, "github.com/aws/aws-sdk-go-v2/service/secretsmanager", mod+"/shared/secrets", mod+"/shared/app")
 			}
 			if !parsesPhones[f.Name] {
 				bad = append(bad, "github.com/nyaruka/phonenumbers", "google.golang.org/protobuf", mod+"/shared/phone")

@@ -117,7 +117,7 @@ type Service struct {
 	// where it stopped, the claims skipping what was sent.
 	Margin time.Duration
 	// EmailRate and SMSRate cap the sends per second of each channel
-	// (app.Config's EMAIL_SEND_RATE and SMS_SEND_RATE), so that a run
+	// (config.Config's EMAIL_SEND_RATE and SMS_SEND_RATE), so that a run
 	// stays under the account's SES and SNS quotas instead of meeting
 	// their throttling (which retry still absorbs); 0 is no cap.
 	EmailRate, SMSRate float64

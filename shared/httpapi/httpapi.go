@@ -183,7 +183,7 @@ type Server struct {
 	Auth      Authenticator
 	Logger    *slog.Logger
 	// OriginVerify is the secret that the stack's CloudFront distribution
-	// sends in OriginVerifyHeader (app.Config.OriginVerify); empty, the
+	// sends in OriginVerifyHeader (config.Config.OriginVerify); empty, the
 	// caller's address is always API Gateway's sourceIp (SourceAddress).
 	OriginVerify string
 	table        []routes.Route

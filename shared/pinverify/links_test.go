@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -50,7 +50,7 @@ func newLinkFixture(t *testing.T) *linkFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := system.Build(app.Config{TableName: f.deps.Config.TableName, SenderEmail: testenv.Sender, PublicBaseURL: publicBase + "/"},
+	d := system.Build(config.Config{TableName: f.deps.Config.TableName, SenderEmail: testenv.Sender, PublicBaseURL: publicBase + "/"},
 		testenv.Logger(), f.clock.Now, f.deps.Keys, f.deps.Store, ses.New(testenv.SESClient(t), testenv.Sender),
 		sns.New(sns.NewClientFrom(cfg, box.Endpoint()), ""))
 	f.svc = d.PINVerify

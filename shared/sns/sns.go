@@ -73,7 +73,7 @@ func (s *Sender) SendSMS(ctx context.Context, m latchkey.SMS) (string, error) {
 
 // NewClientFrom returns an SNS client on cfg, pointed at endpoint when it
 // is set (the local SMS outbox). Functions build it on their one AWS
-// configuration (app.AWSFromEnv), so they never link the SDK's config
+// configuration (config.AWS), so they never link the SDK's config
 // package.
 func NewClientFrom(cfg aws.Config, endpoint string) *sns.Client {
 	return sns.NewFromConfig(cfg, func(o *sns.Options) {

@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/gateway"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
@@ -132,7 +132,7 @@ func (e *faultEnv) build(dbOpts ...func(*dynamodb.Options)) *system.Deps {
 	msgCfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{} })
 	}
-	d := system.Build(app.Config{TableName: e.table, SenderEmail: testenv.Sender, PublicBaseURL: "https://id.latchkey.test"},
+	d := system.Build(config.Config{TableName: e.table, SenderEmail: testenv.Sender, PublicBaseURL: "https://id.latchkey.test"},
 		testenv.Logger(), e.clock.Now, e.keys,
 		dynamo.New(dynamo.NewClientFrom(e.cfg, e.db.Endpoint(), dbOpts...), e.table, e.clock.Now),
 		ses.New(ses.NewClientFrom(msgCfg, e.mail.Endpoint()), testenv.Sender),

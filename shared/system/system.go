@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
 	"github.com/latchkey/latchkey/shared/catalog"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack/gateway"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/expiry"
@@ -39,7 +40,7 @@ import (
 
 // Deps are the adapters and services, built once per cold start.
 type Deps struct {
-	Config    app.Config
+	Config    config.Config
 	Logger    *slog.Logger
 	Now       latchkey.Clock
 	Keys      *secrets.Keys
@@ -59,7 +60,7 @@ type Deps struct {
 }
 
 // NewDeps builds the SDK clients, loads the keys and builds the services.
-func NewDeps(ctx context.Context, c app.Config, logger *slog.Logger) (*Deps, error) {
+func NewDeps(ctx context.Context, c config.Config, logger *slog.Logger) (*Deps, error) {
 	endpoint := ""
 	if c.Local() {
 		endpoint = "local"
@@ -82,7 +83,7 @@ func NewDeps(ctx context.Context, c app.Config, logger *slog.Logger) (*Deps, err
 // command that needs a system of its own starts with (cmd/expirybench,
 // cmd/loadbench). dbOpts go to the DynamoDB client, such as a
 // CallCounter's Attach.
-func NewFresh(ctx context.Context, c app.Config, logger *slog.Logger, dbOpts ...func(*dynamodb.Options)) (*Deps, error) {
+func NewFresh(ctx context.Context, c config.Config, logger *slog.Logger, dbOpts ...func(*dynamodb.Options)) (*Deps, error) {
 	cfg, err := awscfg.Load(ctx, c.DynamoEndpoint)
 	if err != nil {
 		return nil, err
@@ -105,7 +106,7 @@ func NewFresh(ctx context.Context, c app.Config, logger *slog.Logger, dbOpts ...
 
 // Build assembles the services from ready adapters; tests use it with their
 // own clock.
-func Build(c app.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.Keys, store *dynamo.Store, mailer latchkey.Mailer, sms latchkey.SMSSender) *Deps {
+func Build(c config.Config, logger *slog.Logger, now latchkey.Clock, keys *secrets.Keys, store *dynamo.Store, mailer latchkey.Mailer, sms latchkey.SMSSender) *Deps {
 	n := &notify.Notifier{Templates: &templates.Renderer{Store: store}, Mailer: mailer, SMS: sms, From: c.SenderEmail}
 	tokens := &token.Issuer{Key: keys.SigningKey, Now: now, TTL: token.DefaultTTL}
 	passwords := &password.Service{Store: store, Notify: n, Tokens: tokens, HMACKey: keys.HMACKey, Now: now}

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/devstack/testenv"
 	"github.com/latchkey/latchkey/shared/dynamo"
@@ -73,7 +73,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := system.Build(app.Config{TableName: base.Config.TableName, SenderEmail: testenv.Sender}, testenv.Logger(), clock.Now,
+	d := system.Build(config.Config{TableName: base.Config.TableName, SenderEmail: testenv.Sender}, testenv.Logger(), clock.Now,
 		base.Keys, base.Store, ses.New(testenv.SESClient(t), testenv.Sender), sns.New(sns.NewClientFrom(cfg, box.Endpoint()), ""))
 	d.Passwords.ResetFloor = -1
 	id, err := secure.NewID()

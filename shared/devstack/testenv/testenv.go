@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/latchkey/latchkey/shared/app"
 	"github.com/latchkey/latchkey/shared/awscfg"
+	"github.com/latchkey/latchkey/shared/config"
 	"github.com/latchkey/latchkey/shared/devstack"
 	"github.com/latchkey/latchkey/shared/dynamo"
 	"github.com/latchkey/latchkey/shared/latchkey"
@@ -329,7 +329,7 @@ func build(t testing.TB, now latchkey.Clock, db *dynamodb.Client, table string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return system.Build(app.Config{TableName: table, SenderEmail: Sender}, Logger(), now, keys,
+	return system.Build(config.Config{TableName: table, SenderEmail: Sender}, Logger(), now, keys,
 		dynamo.New(db, table, now), ses.New(SESClient(t), Sender), nil)
 }
 
